@@ -1,0 +1,1 @@
+"""Annotation data: labelling projects, assignments, annotations, agreement, adjudication."""

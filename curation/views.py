@@ -1,0 +1,15 @@
+from django.shortcuts import render
+
+from refinery.roles import CURATOR, role_required
+
+from .models import Collection
+
+
+@role_required(CURATOR)
+def collection_list(request):
+    return render(request, "curation/collection_list.html", {"collections": Collection.objects.all()})
+
+
+@role_required(CURATOR)
+def pipeline_list(request):
+    return render(request, "curation/pipeline_list.html", {})

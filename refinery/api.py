@@ -1,0 +1,39 @@
+"""REST API for jobs (curation/annotation/training each add their own routes in <app>/api.py)."""
+from django.http import Http404
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from . import roles, selectors
+from .jobs import job_cancel
+from .models import Job
+
+
+class JobSerializer(serializers.ModelSerializer):
+    percent = serializers.FloatField(read_only=True, allow_null=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "title", "status", "params", "progress_done", "progress_total", "percent",
+                  "stage", "messages", "result", "error", "cancel_requested", "created_by", "created_at",
+                  "started_at", "finished_at", "target_model", "target_id"]
+        read_only_fields = fields
+
+
+class JobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Jobs you can see (curators: all; others: their own). POST /api/jobs/{id}/cancel/ stops one."""
+
+    serializer_class = JobSerializer
+    permission_classes = [roles.IsAnnotator]
+
+    def get_queryset(self):
+        return selectors.job_list(user=self.request.user, kind=self.request.query_params.get("kind"),
+                                  status=self.request.query_params.get("status"))
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        job = self.get_object()
+        if not (roles.is_curator(request.user) or job.created_by_id == request.user.id):
+            return Response({"detail": "Only the job's owner or a curator can cancel it."}, status=status.HTTP_403_FORBIDDEN)
+        return Response(JobSerializer(job_cancel(job=job)).data)

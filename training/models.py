@@ -1,0 +1,60 @@
+"""Dataset versions (the contract between curation and training) and training runs / adapters."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+from refinery.models import AuditedModel
+
+SPLITS = ("train", "validation", "test")
+
+
+class DatasetVersion(AuditedModel):
+    """An immutable, versioned instruction dataset built from a collection's samples.
+
+    Files live under ``REFINERY_DATA_DIR / path``. The canonical data, read by the trainer, is
+    ``data/<split>.jsonl`` for split in train/validation/test — one JSON object per line in the
+    OpenAI messages format: ``{"id": "<sample id>", "messages": [{"role": ..., "content": ...}], "meta": {...}}``.
+    ``manifest.json`` beside it holds counts, lineage and the spec. Written once (status READY), never changed.
+    """
+
+    class Status(models.TextChoices):
+        BUILDING = "building", "Building"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    collection = models.ForeignKey("curation.Collection", on_delete=models.PROTECT, related_name="dataset_versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BUILDING, db_index=True)
+    spec = models.JSONField(default=dict, blank=True, help_text="Filter spec and split settings it was built with.")
+    manifest = models.JSONField(default=dict, blank=True)
+    path = models.CharField(max_length=500, blank=True, help_text="Folder relative to REFINERY_DATA_DIR.")
+    content_hash = models.CharField(max_length=64, blank=True)
+    n_train = models.PositiveIntegerField(default=0)
+    n_validation = models.PositiveIntegerField(default=0)
+    n_test = models.PositiveIntegerField(default=0)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["collection__name", "-number"]
+        constraints = [models.UniqueConstraint(fields=["collection", "number"], name="uniq_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.collection.name} {self.name}"
+
+    @property
+    def name(self) -> str:
+        return f"v{self.number}"
+
+    @property
+    def folder(self) -> Path:
+        return Path(settings.DATA_DIR) / self.path
+
+    def split_file(self, split: str) -> Path:
+        """Canonical messages JSONL of one split (the trainer's input)."""
+        if split not in SPLITS:
+            raise ValueError(f"Unknown split {split!r}; valid: {', '.join(SPLITS)}")
+        return self.folder / "data" / f"{split}.jsonl"
