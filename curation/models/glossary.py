@@ -1,0 +1,2 @@
+"""Curation models: glossary."""
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+"""Curation models: instructions."""
+__all__: list[str] = []

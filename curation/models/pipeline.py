@@ -1,0 +1,2 @@
+"""Curation models: pipeline."""
+__all__: list[str] = []

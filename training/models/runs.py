@@ -1,0 +1,2 @@
+"""Training models: base models, runs, adapters, evaluations."""
+__all__: list[str] = []
