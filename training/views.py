@@ -1,15 +1,3 @@
-from django.shortcuts import render
-
-from refinery.roles import CURATOR, role_required
-
-from .models import DatasetVersion
-
-
-@role_required(CURATOR)
-def dataset_list(request):
-    return render(request, "training/dataset_list.html", {"versions": DatasetVersion.objects.all()})
-
-
-@role_required(CURATOR)
-def run_list(request):
-    return render(request, "training/run_list.html", {})
+"""Training app views, split by area: datasets (views_datasets) and runs/adapters (views_runs)."""
+from .views_datasets import *  # noqa: F401,F403
+from .views_runs import *  # noqa: F401,F403
