@@ -1,3 +1,4 @@
+"""Collections, documents, uploads (owned by the ingest area)."""
 from django.shortcuts import render
 
 from refinery.roles import CURATOR, role_required
@@ -8,8 +9,3 @@ from .models import Collection
 @role_required(CURATOR)
 def collection_list(request):
     return render(request, "curation/collection_list.html", {"collections": Collection.objects.all()})
-
-
-@role_required(CURATOR)
-def pipeline_list(request):
-    return render(request, "curation/pipeline_list.html", {})
