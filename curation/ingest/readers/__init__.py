@@ -1,0 +1,47 @@
+"""One reader per format: ``read(data: bytes, name: str) -> ReadResult``; ``READERS`` maps extensions."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import PurePosixPath
+
+from ..errors import IngestError
+from .base import ParsedDocument, ParsedSample, ReadResult
+from .docx import read_docx
+from .html import read_html
+from .pdf import read_pdf
+from .records import read_csv, read_jsonl
+from .text import read_md, read_txt
+
+# extension → (format name stored on SourceFile, reader)
+READERS: dict[str, tuple[str, Callable[[bytes, str], ReadResult]]] = {
+    ".txt": ("txt", read_txt),
+    ".text": ("txt", read_txt),
+    ".md": ("md", read_md),
+    ".markdown": ("md", read_md),
+    ".html": ("html", read_html),
+    ".htm": ("html", read_html),
+    ".pdf": ("pdf", read_pdf),
+    ".docx": ("docx", read_docx),
+    ".jsonl": ("jsonl", read_jsonl),
+    ".ndjson": ("jsonl", read_jsonl),
+    ".csv": ("csv", read_csv),
+    ".tsv": ("csv", read_csv),
+}
+SUPPORTED = ", ".join(sorted({ext for ext in READERS}))
+
+
+def format_for(name: str) -> str:
+    """The format of ``name`` by extension; IngestError for unsupported extensions."""
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in READERS:
+        raise IngestError(f"unsupported file type {suffix or '(no extension)'!r}; supported: {SUPPORTED}, .zip")
+    return READERS[suffix][0]
+
+
+def read_file(data: bytes, name: str) -> ReadResult:
+    suffix = PurePosixPath(name).suffix.lower()
+    format_for(name)
+    return READERS[suffix][1](data, name)
+
+
+__all__ = ["READERS", "SUPPORTED", "ParsedDocument", "ParsedSample", "ReadResult", "format_for", "read_file"]

@@ -1,0 +1,84 @@
+"""jsonl and csv: one record per line/row → Document or Sample (mapping in curation.builders.importers).
+
+A bad line is reported with its number; the other lines still ingest.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from curation.builders.importers import RecordError, record_map
+
+from ..encoding import decode_text
+from ..errors import IngestError
+from .base import ParsedDocument, ParsedSample, ReadResult
+
+CSV_DELIMITERS = ",;\t|"
+
+
+def _add(result: ReadResult, record: dict, line: int) -> None:
+    try:
+        kind, payload, extra = record_map(record)
+    except RecordError as exc:
+        result.line_errors.append((line, str(exc)))
+        return
+    if kind == "sample":
+        result.samples.append(ParsedSample(messages=payload, record_index=line, **extra))
+    else:
+        result.documents.append(ParsedDocument(text=payload, record_index=line, **extra))
+
+
+def read_jsonl(data: bytes, name: str) -> ReadResult:
+    text, encoding = decode_text(data)
+    result = ReadResult(encoding=encoding)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            result.line_errors.append((number, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            continue
+        if not isinstance(record, dict):
+            result.line_errors.append((number, f"expected a JSON object, got {type(record).__name__}"))
+            continue
+        _add(result, record, number)
+    return result
+
+
+def read_csv(data: bytes, name: str) -> ReadResult:
+    text, encoding = decode_text(data)
+    try:
+        dialect = csv.Sniffer().sniff(text[:8192], delimiters=CSV_DELIMITERS)
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise IngestError("the CSV file is empty") from None
+    except csv.Error as exc:
+        raise IngestError(f"line 1: unreadable CSV header: {exc}") from None
+    header = [h.strip().lstrip("\ufeff").lower() for h in header]
+    if not any(header) or len(set(header)) != len(header):
+        raise IngestError("line 1: the CSV header needs unique, non-empty column names")
+    result = ReadResult(encoding=encoding)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            result.line_errors.append((reader.line_num, f"unreadable CSV row: {exc}"))
+            continue
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            result.line_errors.append((line, f"expected {len(header)} columns, got {len(row)}"))
+            continue
+        _add(result, {k: v for k, v in zip(header, row) if v.strip() != ""}, line)
+    if not result.documents and not result.samples and not result.line_errors:
+        raise IngestError("the CSV file has a header but no rows")
+    return result

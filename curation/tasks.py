@@ -1,0 +1,33 @@
+"""Job handlers of the curation app (autodiscovered by refinery.jobs)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+
+from refinery.jobs import JobContext, JobError, job_handler
+
+from .ingest.services import JOB_KIND, ingest_paths
+from .models import Collection
+
+
+@job_handler(JOB_KIND)
+def ingest_job(ctx: JobContext, *, collection_id: int, paths: list[str], names: dict | None = None,
+               cleanup_dir: str | None = None) -> dict:
+    """Ingest files into a collection; the result is the per-file report."""
+    try:
+        collection = Collection.objects.filter(pk=collection_id).first()
+        if collection is None:
+            raise JobError(f"Collection {collection_id} no longer exists.")
+        report = ingest_paths(collection=collection, paths=paths, ctx=ctx, names=names)
+        ctx.log(f"{report.count('ingested')} ingested, {report.count('partial')} partial, "
+                f"{report.count('already present')} already present, {report.count('error')} errors; "
+                f"{report.documents} documents, {report.samples} samples")
+        return report.as_dict()
+    finally:
+        # Staged uploads are removed once ingested (raw files are kept under UPLOADS_DIR).
+        if cleanup_dir:
+            staged = Path(cleanup_dir).resolve()
+            if staged.parent == (Path(settings.DATA_DIR) / "incoming").resolve():
+                shutil.rmtree(staged, ignore_errors=True)
