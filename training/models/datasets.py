@@ -58,3 +58,38 @@ class DatasetVersion(AuditedModel):
         if split not in SPLITS:
             raise ValueError(f"Unknown split {split!r}; valid: {', '.join(SPLITS)}")
         return self.folder / "data" / f"{split}.jsonl"
+
+    @property
+    def zip_file(self) -> Path:
+        """The downloadable zip of the version folder (built once, on first download)."""
+        return self.folder.with_name(f"{self.folder.name}.zip")
+
+    @property
+    def n_total(self) -> int:
+        return self.n_train + self.n_validation + self.n_test
+
+
+class EvaluationSet(AuditedModel):
+    """Texts the user evaluates on; dataset versions exclude training samples that overlap them.
+
+    The uploaded file (JSONL with ``messages`` or prompt/response-style fields, or plain text with one
+    item per line) is normalised once into ``texts.jsonl`` (``{"text": ...}`` per line) under
+    ``REFINERY_DATA_DIR / path``.
+    """
+
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    original_name = models.CharField(max_length=500, blank=True)
+    sha256 = models.CharField(max_length=64)
+    n_items = models.PositiveIntegerField(default=0)
+    path = models.CharField(max_length=500, help_text="texts.jsonl relative to REFINERY_DATA_DIR.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def file(self) -> Path:
+        return Path(settings.DATA_DIR) / self.path

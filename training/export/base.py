@@ -1,0 +1,150 @@
+"""Shared pieces of the export writers: canonical record reading, atomic JSONL writing, CoT handling."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+
+# Formats a version can be exported to (CLI --format, API). "hf" = save_to_disk + parquet + card.
+JSONL_FORMATS = ("messages", "alpaca", "sharegpt")
+FORMATS = (*JSONL_FORMATS, "hf")
+
+# Chain-of-thought: the one place that says how reasoning is rendered inside an assistant turn.
+COT_OPEN, COT_CLOSE = "<think>", "</think>"
+COT_BLOCK_RE = re.compile(re.escape(COT_OPEN) + r".*?" + re.escape(COT_CLOSE) + r"\s*", re.S)
+COT_MODES = ("keep", "strip")
+
+
+class ExportError(ValueError):
+    """A record cannot be written in the requested format; the message says which and why."""
+
+
+def iter_jsonl(path: Path) -> Iterator[Record]:
+    """Stream the records of a JSONL file (one JSON object per line)."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ExportError(f"{path.name} line {lineno}: not valid JSON ({exc.msg})") from exc
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+class FileStats:
+    """Rows, bytes and sha256 of a file as it is written."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.bytes = 0
+        self._sha = hashlib.sha256()
+        self._digest: str | None = None
+
+    def set_digest(self, digest: str) -> None:
+        """For files hashed after writing (binary formats)."""
+        self._digest = digest
+
+    def feed(self, data: bytes) -> None:
+        self.bytes += len(data)
+        self._sha.update(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest or self._sha.hexdigest()
+
+    def as_dict(self) -> dict:
+        return {"rows": self.rows, "bytes": self.bytes, "sha256": self.sha256}
+
+
+def write_jsonl_atomic(path: Path, records: Iterable[Record], convert: Callable[[Record], Record] | None = None,
+                       *, buffer_rows: int = 2000) -> FileStats:
+    """Write ``records`` (optionally converted) as JSONL to a temp name, then rename; returns its stats."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    stats = FileStats()
+    try:
+        with open(tmp, "wb") as fh:
+            buf: list[str] = []
+            for rec in records:
+                buf.append(_dumps(convert(rec) if convert else rec))
+                if len(buf) >= buffer_rows:
+                    stats.rows += len(buf)
+                    data = ("\n".join(buf) + "\n").encode("utf-8")
+                    stats.feed(data)
+                    fh.write(data)
+                    buf.clear()
+            if buf:
+                stats.rows += len(buf)
+                data = ("\n".join(buf) + "\n").encode("utf-8")
+                stats.feed(data)
+                fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return stats
+
+
+def write_json_atomic(path: Path, obj: Any) -> FileStats:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    data = (json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
+    stats = FileStats()
+    stats.feed(data)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return stats
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def apply_cot(messages: list[dict], cot: dict | None, mode: str) -> tuple[list[dict], bool]:
+    """Keep or strip chain-of-thought in the assistant turns; returns (messages, changed).
+
+    Reasoning is recognised as a ``<think>…</think>`` block, or — for samples whose ``meta["cot"]`` holds
+    ``{"reasoning", "answer"}`` — as the reasoning text written before the answer. "keep" leaves the
+    text as the builder wrote it; "strip" leaves only the answer. The answer text is always taken from
+    the message itself (never from meta), so placeholders the PII step put there survive.
+    """
+    if mode not in COT_MODES:
+        raise ExportError(f"Unknown chain-of-thought mode {mode!r}; valid: {', '.join(COT_MODES)}")
+    if mode == "keep":
+        return messages, False
+    changed = False
+    out = []
+    reasoning = (cot or {}).get("reasoning") if isinstance(cot, dict) else None
+    answer = (cot or {}).get("answer") if isinstance(cot, dict) else None
+    for m in messages:
+        content = m.get("content", "")
+        if m.get("role") == "assistant" and isinstance(content, str):
+            new = COT_BLOCK_RE.sub("", content)
+            if new == content and reasoning and content.startswith(reasoning.strip()):
+                new = content[len(reasoning.strip()):].lstrip()
+            elif new == content and answer and content.rstrip().endswith(answer.strip()) and content.strip() != answer.strip():
+                new = answer.strip()
+            if new != content:
+                changed = True
+                m = {**m, "content": new}
+        out.append(m)
+    return out, changed

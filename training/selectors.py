@@ -1,0 +1,12 @@
+"""Training app selectors (reads), one section per area."""
+from __future__ import annotations
+
+# ============================================================================ datasets
+from .selectors_datasets import (  # noqa: F401
+    dataset_version_get,
+    dataset_version_list,
+    dataset_version_records,
+    evaluation_set_list,
+)
+
+# ============================================================================ training runs

@@ -1,0 +1,148 @@
+"""Deterministic, seeded, stratified, group-aware train/validation/test assignment (pure, no Django).
+
+Groups: samples that must stay together (an augmented sample and its parent, samples built from the same
+document, near-duplicates, a pipeline's duplicate clusters). A group takes a pinned split if any member has
+one (the most held-out pin wins: test > validation > train). Free groups are ordered by a seeded hash of
+their key and handed, stratum by stratum, to the split furthest below its target share.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+
+import numpy as np
+import xxhash
+
+from .models.datasets import SPLITS
+
+PIN_STRENGTH = {"test": 3, "validation": 2, "train": 1}
+
+
+class UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[Hashable, Hashable] = {}
+
+    def find(self, x: Hashable) -> Hashable:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: Hashable, b: Hashable) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            if str(ra) > str(rb):
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+# ------------------------------------------------------------------------------------ near-duplicates
+_TOKEN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
+_MERSENNE = np.uint64((1 << 61) - 1)
+
+
+def tokens(text: str) -> list[str]:
+    """Words for alphabetic scripts, single characters for CJK; lower-cased."""
+    return _TOKEN_RE.findall(text.lower())
+
+
+class MinHasher:
+    """MinHash over token 3-shingles with LSH banding; vectorised with numpy."""
+
+    def __init__(self, *, num_perm: int = 64, bands: int = 16, seed: int = 1) -> None:
+        rng = np.random.default_rng(seed)
+        self.a = rng.integers(1, (1 << 61) - 1, size=num_perm, dtype=np.uint64)
+        self.b = rng.integers(0, (1 << 61) - 1, size=num_perm, dtype=np.uint64)
+        self.bands = bands
+        self.rows = num_perm // bands
+
+    def signature(self, text: str) -> np.ndarray | None:
+        toks = tokens(text)
+        if len(toks) < 3:
+            return None
+        sh = np.fromiter({xxhash.xxh64_intdigest(" ".join(toks[i:i + 3])) & 0x1FFFFFFFFFFFFFFF
+                          for i in range(len(toks) - 2)}, dtype=np.uint64)
+        # (a*x + b) mod p with wrap-around multiplication is a fine universal-ish hash for bucketing.
+        vals = (np.outer(sh, self.a) + self.b) % _MERSENNE
+        return vals.min(axis=0)
+
+    def band_keys(self, sig: np.ndarray) -> list[bytes]:
+        r = self.rows
+        return [bytes([i]) + sig[i * r:(i + 1) * r].tobytes() for i in range(self.bands)]
+
+
+def near_duplicate_pairs(items: Iterable[tuple[Hashable, str]], *, threshold: float) -> list[tuple[Hashable, Hashable]]:
+    """(key, text) → pairs of keys whose estimated Jaccard similarity is ≥ threshold."""
+    mh = MinHasher()
+    buckets: dict[bytes, list[Hashable]] = defaultdict(list)
+    sigs: dict[Hashable, np.ndarray] = {}
+    for key, text in items:
+        sig = mh.signature(text)
+        if sig is None:
+            continue
+        sigs[key] = sig
+        for bk in mh.band_keys(sig):
+            buckets[bk].append(key)
+    pairs = set()
+    for members in buckets.values():
+        if len(members) < 2:
+            continue
+        first = members[0]
+        for other in members[1:]:
+            if (first, other) in pairs:
+                continue
+            if float(np.mean(sigs[first] == sigs[other])) >= threshold:
+                pairs.add((first, other))
+    return sorted(pairs, key=str)
+
+
+# ------------------------------------------------------------------------------------ assignment
+def _order_key(seed: int, group_key: str) -> bytes:
+    return hashlib.sha256(f"{seed}:{group_key}".encode()).digest()
+
+
+def assign_splits(
+    *,
+    groups: dict[str, list[Hashable]],
+    strata: dict[str, str],
+    pinned: dict[str, str],
+    ratios: dict[str, float],
+    seed: int,
+) -> dict[Hashable, str]:
+    """Assign every member of every group a split.
+
+    ``groups``: group key (stable, content-derived) → member keys. ``strata``: group key → stratum label.
+    ``pinned``: group key → split for groups with a pinned member. Deterministic for equal inputs.
+    """
+    out: dict[Hashable, str] = {}
+    by_stratum: dict[str, list[str]] = defaultdict(list)
+    for gk in groups:
+        by_stratum[strata.get(gk, "")].append(gk)
+    for stratum in sorted(by_stratum):
+        counts = dict.fromkeys(SPLITS, 0)
+        free = []
+        for gk in by_stratum[stratum]:
+            if gk in pinned:
+                counts[pinned[gk]] += len(groups[gk])
+                for m in groups[gk]:
+                    out[m] = pinned[gk]
+            else:
+                free.append(gk)
+        free.sort(key=lambda g: _order_key(seed, g))
+        for gk in free:
+            size = len(groups[gk])
+            total = sum(counts.values()) + size
+            # the split with the largest deficit against its target share after adding this group
+            best = max(SPLITS, key=lambda s: (ratios.get(s, 0.0) * total - counts[s], -SPLITS.index(s)))
+            if ratios.get(best, 0.0) <= 0.0:
+                best = "train"
+            counts[best] += size
+            for m in groups[gk]:
+                out[m] = best
+    return out

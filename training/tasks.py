@@ -1,0 +1,5 @@
+"""Job handlers of the training app (autodiscovered), one section per area."""
+# ---- datasets
+from .jobs_datasets import dataset_create_job  # noqa: F401  (registers "training.dataset_create")
+
+# ---- training runs
