@@ -6,7 +6,7 @@ import re
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # Han characters among letters above which a text is tagged Chinese (each Han char ≈ one word).
-HAN_SHARE_ZH = 0.2
+HAN_SHARE_ZH = 0.5
 
 
 def detect_language(text: str) -> str:

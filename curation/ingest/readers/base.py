@@ -12,6 +12,7 @@ class ParsedDocument:
     record_index: int = 0          # 1-based line/row for jsonl/csv; 0 for whole-file formats
     external_id: str = ""
     language: str = ""
+    domain: str = ""
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
