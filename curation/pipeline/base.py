@@ -11,6 +11,13 @@ Write one of:
 * ``GlobalStep.fit(records)`` then ``GlobalStep.apply(record)`` (same return values as ``keep``),
   for steps that must see the whole stream first (deduplication). ``fit`` receives an iterable it may
   traverse once; keep only what you need (signatures, hashes) — memory must stay bounded.
+  Optionally ``GlobalStep.fit_distributed(ds)``: the same state as ``fit``, computed on Ray. ``ds`` is a
+  ``ray.data.Dataset`` with one row per record and two string columns, ``id`` and ``text``
+  (``record_text(record)``), in stream order. The Ray executor calls it when present, else it streams
+  the records to ``fit`` in the driver.
+
+The engine (``curation.pipeline.engine.run_pipeline``) runs the steps: streaming steps are chained,
+each global step is a barrier (the stream is spilled to a temporary JSONL file, fitted, then replayed).
 
 The base class counts records in/out/dropped, times the step and hands every rejection, with its
 reason, to the rejection sink. The same step object runs in-process, in the task worker, or inside a
@@ -151,6 +158,11 @@ class Step(abc.ABC):
 
     def process_batch(self, records: list[Record], reject: RejectSink) -> list[Record]:
         return list(self.process(records, reject))
+
+    def reset_stats(self) -> StepStats:
+        """Start a fresh stats object (a worker does this per batch) and return the old one."""
+        old, self.stats = self.stats, StepStats(self.name)
+        return old
 
     def _reject(self, record: Record, verdict: Any, reject: RejectSink) -> bool:
         """Interpret a keep()/apply() verdict; returns True when the record is kept."""
