@@ -31,3 +31,21 @@ def ingest_job(ctx: JobContext, *, collection_id: int, paths: list[str], names: 
             staged = Path(cleanup_dir).resolve()
             if staged.parent == (Path(settings.DATA_DIR) / "incoming").resolve():
                 shutil.rmtree(staged, ignore_errors=True)
+
+
+# ---- pipeline runs (engine area)
+from .pipeline.services import JOB_KIND as PIPELINE_JOB_KIND  # noqa: E402
+
+
+@job_handler(PIPELINE_JOB_KIND)
+def pipeline_run_job(ctx: JobContext, *, run_id: int) -> dict:
+    """Execute a queued pipeline run; the result is its engine report (per-step counts and timings)."""
+    from .models import PipelineRun
+    from .pipeline.services import pipeline_run_execute
+
+    run = PipelineRun.objects.filter(pk=run_id).select_related("collection").first()
+    if run is None:
+        raise JobError(f"Pipeline run {run_id} no longer exists.")
+    run = pipeline_run_execute(run=run, ctx=ctx)
+    ctx.log(f"{run.n_input} records in, {run.n_output} kept, {run.n_rejected} rejected in {run.seconds:.1f}s")
+    return {"run_id": run.pk, "input": run.n_input, "output": run.n_output, "rejected": run.n_rejected}
