@@ -1,0 +1,432 @@
+"""Inter-annotator agreement as pure, vectorised numpy.
+
+Everything works on a rating matrix ``R`` of shape (n_items, n_annotators) holding category codes
+0..K-1, with ``-1`` for "this annotator did not label this item" (missing data). ``encode()`` turns
+(item, annotator, label) triples into such a matrix.
+
+Metrics
+- ``percent_agreement``   — share of agreeing annotator pairs per item, averaged over items with ≥ 2 labels
+- ``cohen_kappa``         — two annotators, on the items both labelled; weights None (nominal),
+                            "linear" or "quadratic" (ordinal scales)
+- ``pairwise_cohen``      — Cohen's kappa for every annotator pair
+- ``fleiss_kappa``        — over the items labelled by every annotator
+- ``krippendorff_alpha``  — nominal / ordinal / interval, missing data allowed
+- ``per_label_agreement`` — per category: alpha on "is it this label?" plus how often it was used
+- ``annotator_vs_consensus`` — each annotator against the leave-one-out majority of the others
+- ``bootstrap_ci``        — percentile CIs by resampling items (vectorised: per-item sufficient
+                            statistics times a matrix of bootstrap weights)
+- ``item_agreement``      — per item agreement 0–1 (the review gate compares it with the threshold)
+
+Undefined cases: when the expected disagreement is zero (everyone used a single category) the
+chance-corrected coefficients are 0/0; we return 1.0 if the observed disagreement is zero too
+(perfect agreement) and NaN otherwise. With no comparable pairs a metric is NaN. ``as_json_number``
+turns NaN into None for JSON.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+MISSING = -1
+LEVELS = ("nominal", "ordinal", "interval")
+DEFAULT_THRESHOLD = 0.8
+
+
+@dataclass
+class Ratings:
+    data: np.ndarray          # (n_items, n_annotators) int32 codes, -1 = missing
+    items: np.ndarray         # item ids in row order
+    annotators: np.ndarray    # annotator ids in column order
+    categories: np.ndarray    # category values in code order (sorted)
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.categories)
+
+
+def encode(items: Sequence, annotators: Sequence, labels: Sequence, *, categories: Sequence | None = None) -> Ratings:
+    """(item, annotator, label) triples → Ratings. A repeated (item, annotator) keeps the last label."""
+    items, annotators, labels = np.asarray(items), np.asarray(annotators), np.asarray(labels)
+    if not (len(items) == len(annotators) == len(labels)):
+        raise ValueError("items, annotators and labels must have the same length")
+    item_ids, ii = np.unique(items, return_inverse=True)
+    ann_ids, aa = np.unique(annotators, return_inverse=True)
+    if categories is None:
+        cats, cc = np.unique(labels, return_inverse=True)
+    else:
+        cats = np.asarray(categories)
+        order = np.argsort(cats, kind="stable")
+        pos = np.searchsorted(cats[order], labels)
+        pos = np.clip(pos, 0, len(cats) - 1)
+        cc = order[pos]
+        bad = cats[cc] != labels
+        if bad.any():
+            raise ValueError(f"label {labels[bad][0]!r} is not one of the categories")
+    data = np.full((len(item_ids), len(ann_ids)), MISSING, dtype=np.int32)
+    data[ii, aa] = cc
+    return Ratings(data=data, items=item_ids, annotators=ann_ids, categories=cats)
+
+
+def as_json_number(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else round(x, 6)
+
+
+# --------------------------------------------------------------------------------- building blocks
+def category_counts(R: np.ndarray, K: int) -> np.ndarray:
+    """(n_items, K) how many annotators gave each category to each item."""
+    n = R.shape[0]
+    rows = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None], R.shape)
+    mask = R >= 0
+    flat = rows[mask] * K + R[mask]
+    return np.bincount(flat, minlength=n * K).reshape(n, K).astype(np.float64)
+
+
+def _n_categories(R: np.ndarray, K: int | None) -> int:
+    if K is not None:
+        return K
+    return int(R.max()) + 1 if R.size and R.max() >= 0 else 1
+
+
+def disagreement_weights(K: int, level: str, *, values: np.ndarray | None = None,
+                         marginals: np.ndarray | None = None) -> np.ndarray:
+    """K×K squared-distance weights δ² used by alpha (and by weighted kappa for ordinal scales)."""
+    if level == "nominal":
+        return 1.0 - np.eye(K)
+    if level == "interval":
+        v = np.arange(K, dtype=np.float64) if values is None else np.asarray(values, dtype=np.float64)
+        return (v[:, None] - v[None, :]) ** 2
+    if level == "ordinal":
+        if marginals is None:
+            raise ValueError("ordinal weights need the category marginals")
+        n = np.asarray(marginals, dtype=np.float64)
+        cs = np.cumsum(n)
+        lo = np.minimum.outer(np.arange(K), np.arange(K))
+        hi = np.maximum.outer(np.arange(K), np.arange(K))
+        between = cs[hi] - cs[lo] + n[lo]            # Σ_{g=lo..hi} n_g
+        return (between - (n[:, None] + n[None, :]) / 2.0) ** 2
+    raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+
+
+def _chance_corrected(observed: float, expected: float) -> float:
+    """1 - D_o / D_e with the documented convention for D_e == 0."""
+    if expected <= 1e-15:
+        return 1.0 if observed <= 1e-15 else float("nan")
+    return 1.0 - observed / expected
+
+
+# ------------------------------------------------------------------------------------ the metrics
+def percent_agreement(R: np.ndarray, K: int | None = None) -> float:
+    K = _n_categories(R, K)
+    c = category_counts(R, K)
+    m = c.sum(1)
+    ok = m >= 2
+    if not ok.any():
+        return float("nan")
+    return float(((c[ok] * (c[ok] - 1)).sum(1) / (m[ok] * (m[ok] - 1))).mean())
+
+
+def item_agreement(R: np.ndarray, K: int | None = None, *, level: str = "nominal") -> np.ndarray:
+    """Per item agreement 0–1 (NaN with fewer than two labels).
+
+    nominal: share of agreeing pairs; ordinal / interval: 1 - mean pairwise squared distance / the
+    largest possible one (so near misses on a 1–5 scale count as near agreement).
+    """
+    K = _n_categories(R, K)
+    c = category_counts(R, K)
+    m = c.sum(1)
+    out = np.full(len(m), np.nan)
+    ok = m >= 2
+    pairs = m[ok] * (m[ok] - 1)
+    if level == "nominal":
+        out[ok] = (c[ok] * (c[ok] - 1)).sum(1) / pairs
+    else:
+        idx = np.arange(K, dtype=np.float64)
+        d = (idx[:, None] - idx[None, :]) ** 2 / max((K - 1) ** 2, 1)
+        # Σ_{c,k} n_c n_k d_ck over ordered pairs of distinct raters (d_cc = 0)
+        dis = np.einsum("ic,ck,ik->i", c[ok], d, c[ok])
+        out[ok] = 1.0 - dis / pairs
+    return out
+
+
+def confusion(a: np.ndarray, b: np.ndarray, K: int) -> np.ndarray:
+    mask = (a >= 0) & (b >= 0)
+    return np.bincount(a[mask].astype(np.int64) * K + b[mask], minlength=K * K).reshape(K, K).astype(np.float64)
+
+
+def _kappa_from_confusion(O: np.ndarray, W: np.ndarray) -> float:
+    n = O.sum()
+    if n == 0:
+        return float("nan")
+    E = np.outer(O.sum(1), O.sum(0)) / n
+    return _chance_corrected(float((W * O).sum()), float((W * E).sum()))
+
+
+def kappa_weights(K: int, weights: str | None) -> np.ndarray:
+    i = np.arange(K, dtype=np.float64)
+    if weights is None or weights == "nominal":
+        return 1.0 - np.eye(K)
+    if weights == "linear":
+        return np.abs(i[:, None] - i[None, :])
+    if weights == "quadratic":
+        return (i[:, None] - i[None, :]) ** 2
+    raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray, K: int | None = None, *, weights: str | None = None) -> float:
+    a, b = np.asarray(a), np.asarray(b)
+    K = K or int(max(a.max(initial=0), b.max(initial=0))) + 1
+    return _kappa_from_confusion(confusion(a, b, K), kappa_weights(K, weights))
+
+
+def level_kappa_weights(level: str) -> str | None:
+    """Cohen's kappa weighting used for a measurement level (ordinal scales get quadratic weights)."""
+    return None if level == "nominal" else "quadratic"
+
+
+def pairwise_cohen(R: np.ndarray, K: int | None = None, *, weights: str | None = None,
+                   names: Sequence | None = None) -> dict[tuple, float]:
+    """{(name_a, name_b): kappa} for every annotator pair with at least one common item."""
+    K = _n_categories(R, K)
+    names = list(range(R.shape[1])) if names is None else list(names)
+    W = kappa_weights(K, weights)
+    out = {}
+    for i, j in combinations(range(R.shape[1]), 2):
+        O = confusion(R[:, i], R[:, j], K)
+        if O.sum() > 0:
+            out[(names[i], names[j])] = _kappa_from_confusion(O, W)
+    return out
+
+
+def fleiss_kappa(R: np.ndarray, K: int | None = None) -> float:
+    """Fleiss' kappa over the items every annotator labelled (needs ≥ 2 annotators)."""
+    K = _n_categories(R, K)
+    n = R.shape[1]
+    if n < 2:
+        return float("nan")
+    full = (R >= 0).all(1)
+    if not full.any():
+        return float("nan")
+    c = category_counts(R[full], K)
+    return _fleiss_from_counts(c, n)
+
+
+def _fleiss_from_counts(c: np.ndarray, n: int) -> float:
+    N = c.shape[0]
+    P_bar = float(((c * c).sum(1) - n).sum() / (N * n * (n - 1)))
+    p = c.sum(0) / (N * n)
+    P_e = float((p * p).sum())
+    return _chance_corrected(1.0 - P_bar, 1.0 - P_e)
+
+
+def coincidence(R: np.ndarray, K: int | None = None, counts: np.ndarray | None = None) -> np.ndarray:
+    """Krippendorff's K×K coincidence matrix over the items with ≥ 2 labels."""
+    K = _n_categories(R, K)
+    c = category_counts(R, K) if counts is None else counts
+    m = c.sum(1)
+    ok = m >= 2
+    c = c[ok]
+    w = 1.0 / (m[ok] - 1.0)
+    return (c * w[:, None]).T @ c - np.diag((c * w[:, None]).sum(0))
+
+
+def _alpha_from_coincidence(O: np.ndarray, level: str, values: np.ndarray | None) -> float:
+    n_c = O.sum(1)
+    n = n_c.sum()
+    if n <= 1:
+        return float("nan")
+    d = disagreement_weights(len(n_c), level, values=values, marginals=n_c)
+    D_o = float((O * d).sum() / n)
+    D_e = float((np.outer(n_c, n_c) * d).sum() / (n * (n - 1)))
+    return _chance_corrected(D_o, D_e)
+
+
+def krippendorff_alpha(R: np.ndarray, K: int | None = None, *, level: str = "nominal",
+                       values: Sequence | None = None) -> float:
+    """Krippendorff's alpha. ``values``: the numeric value of each category (interval level)."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    K = _n_categories(R, K)
+    vals = None if values is None else np.asarray(values, dtype=np.float64)
+    return _alpha_from_coincidence(coincidence(R, K), level, vals)
+
+
+def per_label_agreement(R: np.ndarray, K: int | None = None) -> list[dict]:
+    """Per category: alpha of the binary "this label or not" rating, and its share of all labels."""
+    K = _n_categories(R, K)
+    c = category_counts(R, K)
+    m = c.sum(1)
+    ok = m >= 2
+    total = c.sum()
+    out = []
+    for k in range(K):
+        binc = np.stack([m[ok] - c[ok, k], c[ok, k]], axis=1)
+        O = coincidence(R, 2, counts=binc)
+        out.append({"category": k, "alpha": _alpha_from_coincidence(O, "nominal", None),
+                    "share": float(c[:, k].sum() / total) if total else float("nan")})
+    return out
+
+
+def majority(R: np.ndarray, K: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(label code or -1 for none / tie, share of votes for it) per item."""
+    K = _n_categories(R, K)
+    c = category_counts(R, K)
+    top = c.max(1)
+    winner = c.argmax(1)
+    unique = (c == top[:, None]).sum(1) == 1
+    m = c.sum(1)
+    label = np.where((top > 0) & unique, winner, MISSING)
+    share = np.divide(top, m, out=np.zeros_like(top), where=m > 0)
+    return label, share
+
+
+def annotator_vs_consensus(R: np.ndarray, K: int | None = None, *, weights: str | None = None,
+                           names: Sequence | None = None) -> dict[Any, dict]:
+    """Each annotator against the majority of the *other* annotators (ties left out)."""
+    K = _n_categories(R, K)
+    names = list(range(R.shape[1])) if names is None else list(names)
+    c = category_counts(R, K)
+    W = kappa_weights(K, weights)
+    out = {}
+    for j in range(R.shape[1]):
+        own = R[:, j]
+        others = c.copy()
+        has = own >= 0
+        others[np.nonzero(has)[0], own[has]] -= 1
+        top = others.max(1)
+        unique = (others == top[:, None]).sum(1) == 1
+        cons = np.where((top > 0) & unique, others.argmax(1), MISSING)
+        O = confusion(own, cons, K)
+        n = int(O.sum())
+        out[names[j]] = {"n": n, "kappa": _kappa_from_confusion(O, W) if n else float("nan"),
+                         "accuracy": float(np.trace(O) / n) if n else float("nan")}
+    return out
+
+
+# ----------------------------------------------------------------------------------- bootstrap
+def _item_stats(R: np.ndarray, K: int, metric: str, level: str) -> tuple[np.ndarray, Any]:
+    """Per-item additive statistics S (n_items × d) and a function of their sum giving the metric."""
+    c = category_counts(R, K)
+    m = c.sum(1)
+    if metric == "percent_agreement":
+        ok = m >= 2
+        S = np.zeros((len(m), 2))
+        S[ok, 0] = (c[ok] * (c[ok] - 1)).sum(1) / (m[ok] * (m[ok] - 1))
+        S[ok, 1] = 1.0
+        return S, lambda s: s[..., 0] / np.where(s[..., 1] > 0, s[..., 1], np.nan)
+    if metric == "krippendorff_alpha":
+        ok = m >= 2
+        w = np.zeros(len(m))
+        w[ok] = 1.0 / (m[ok] - 1.0)
+        S = ((c[:, :, None] * c[:, None, :]) - np.einsum("ik,kl->ikl", c, np.eye(K))) * w[:, None, None]
+        return S.reshape(len(m), K * K), lambda s: _alpha_from_coincidence(s.reshape(K, K), level, None)
+    if metric == "fleiss_kappa":
+        n = R.shape[1]
+        full = (R >= 0).all(1) if n >= 2 else np.zeros(len(m), bool)
+        S = np.zeros((len(m), K + 1))
+        S[full, 0] = 1.0
+        S[full, 1:] = c[full]
+        S2 = np.zeros((len(m), 1))
+        S2[full, 0] = (c[full] * c[full]).sum(1)
+
+        def fin(s):
+            N = s[0]
+            if N == 0:
+                return float("nan")
+            P_bar = (s[K + 1] - N * n) / (N * n * (n - 1))
+            p = s[1:K + 1] / (N * n)
+            return _chance_corrected(1.0 - P_bar, 1.0 - float((p * p).sum()))
+
+        return np.hstack([S, S2]), fin
+    raise ValueError(f"no bootstrap for {metric!r}")
+
+
+def bootstrap_ci(R: np.ndarray, K: int | None = None, *, metric: str = "krippendorff_alpha", level: str = "nominal",
+                 n_boot: int = 1000, ci: float = 0.95, seed: int = 0, chunk: int = 50) -> tuple[float, float]:
+    """Percentile confidence interval of a metric, resampling items with replacement."""
+    K = _n_categories(R, K)
+    S, fin = _item_stats(R, K, metric, level)
+    U = S.shape[0]
+    if U == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    S32 = S.astype(np.float64)
+    stats = []
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        draws = rng.integers(0, U, size=(b, U))
+        W = np.vstack([np.bincount(row, minlength=U) for row in draws]).astype(np.float64)
+        sums = W @ S32
+        if metric == "percent_agreement":
+            stats.extend(fin(sums).tolist())
+        else:
+            stats.extend(fin(s) for s in sums)
+    arr = np.asarray(stats, dtype=np.float64)
+    arr = arr[~np.isnan(arr)]
+    if not len(arr):
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(arr, [(1 - ci) / 2, 1 - (1 - ci) / 2])
+    return float(lo), float(hi)
+
+
+# ------------------------------------------------------------------------------------- reports
+def agreement_summary(r: Ratings, *, level: str = "nominal") -> dict:
+    """The CLI's JSON object (see ``manage.py agreement``)."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    R, K = r.data, max(r.n_categories, 1)
+    names = [str(a) for a in r.annotators]
+    values = None
+    if level == "interval":
+        try:
+            values = r.categories.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("interval level needs numeric labels") from None
+    pairs = pairwise_cohen(R, K, weights=level_kappa_weights(level), names=names)
+    cohen = {"|".join(sorted((a, b))): as_json_number(v) for (a, b), v in pairs.items()}
+    return {
+        "cohen_kappa": dict(sorted(cohen.items())),
+        "fleiss_kappa": as_json_number(fleiss_kappa(R, K)),
+        "krippendorff_alpha": as_json_number(krippendorff_alpha(R, K, level=level, values=values)),
+        "percent_agreement": as_json_number(percent_agreement(R, K)),
+        "n_items": int(R.shape[0]),
+        "n_annotators": int(R.shape[1]),
+    }
+
+
+def read_jsonl_triples(lines: Iterable[str]) -> tuple[list, list, list]:
+    """Parse {"item", "annotator", "label"} lines; raise ValueError naming the bad line."""
+    import json
+
+    items, anns, labels = [], [], []
+    for no, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {no}: not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict) or not {"item", "annotator", "label"} <= obj.keys():
+            raise ValueError(f"line {no}: needs the keys item, annotator and label")
+        if obj["label"] is None:
+            continue  # an explicit "no label" is missing data
+        if isinstance(obj["label"], (dict, list)):
+            raise ValueError(f"line {no}: label must be a string or a number")
+        items.append(str(obj["item"]))
+        anns.append(str(obj["annotator"]))
+        labels.append(obj["label"])
+    if not items:
+        raise ValueError("no annotations in the input")
+    kinds = {type(x) for x in labels}
+    if kinds <= {int, float} and kinds:
+        labels = [float(x) for x in labels]
+    elif len(kinds) > 1:
+        labels = [str(x) for x in labels]
+    return items, anns, labels

@@ -1,0 +1,240 @@
+"""Reads for the annotation app. Row rules live here: annotators see only their own queue."""
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import mean
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+
+from refinery.roles import is_curator
+
+from . import analysis
+from .models import Adjudication, Annotation, Assignment, Item, LabelingProject
+from .schemes import Scheme
+from .summary import SampleLabelSummary
+
+
+# ------------------------------------------------------------------------------------ projects
+def project_list(*, user) -> QuerySet[LabelingProject]:
+    qs = LabelingProject.objects.select_related("collection").order_by("-created_at")
+    if is_curator(user):
+        return qs
+    return qs.filter(assignments_visible_q(user)).distinct()
+
+
+def assignments_visible_q(user) -> Q:
+    return Q(items__assignments__annotator=user)
+
+
+def project_get(*, user, pk: int) -> LabelingProject:
+    """A project the user may see (curators: all; annotators: those with their assignments)."""
+    project = project_list(user=user).filter(pk=pk).first()
+    if project is None:
+        raise LabelingProject.DoesNotExist(f"No labelling project {pk} for you.")
+    return project
+
+
+def require_project_manager(user) -> None:
+    if not is_curator(user):
+        raise PermissionDenied("Only curators manage projects and see agreement reports.")
+
+
+# --------------------------------------------------------------------------------------- queue
+def annotator_queue(*, user, project: LabelingProject | None = None, status: str | None = Assignment.Status.PENDING
+                    ) -> QuerySet[Assignment]:
+    """The user's own assignments (never anyone else's), in item order."""
+    qs = Assignment.objects.filter(annotator=user).select_related("item", "item__sample", "item__document",
+                                                                   "item__project")
+    if project is not None:
+        qs = qs.filter(item__project=project)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("item__project_id", "item__position", "item_id")
+
+
+def assignment_get(*, user, pk: int) -> Assignment:
+    return annotator_queue(user=user, status=None).get(pk=pk)
+
+
+def next_assignment(*, user, project: LabelingProject, after_item_id: int | None = None) -> Assignment | None:
+    """Next pending assignment; skipped ones come back once nothing pending is left."""
+    pending = annotator_queue(user=user, project=project)
+    if after_item_id is not None:
+        later = pending.filter(item__position__gt=Item.objects.get(pk=after_item_id).position).first()
+        if later:
+            return later
+    return pending.first() or annotator_queue(user=user, project=project, status=Assignment.Status.SKIPPED).first()
+
+
+def queue_progress(*, user, project: LabelingProject) -> dict:
+    counts = dict(annotator_queue(user=user, project=project, status=None).values_list("status")
+                  .annotate(n=Count("id")).values_list("status", "n"))
+    total = sum(counts.values())
+    done = counts.get(Assignment.Status.DONE, 0)
+    return {"total": total, "done": done, "skipped": counts.get(Assignment.Status.SKIPPED, 0),
+            "pending": counts.get(Assignment.Status.PENDING, 0),
+            "percent": round(100.0 * done / total, 1) if total else 0.0}
+
+
+def annotator_projects(*, user) -> list[dict]:
+    """The projects with work for this user, each with the user's own progress."""
+    out = []
+    for p in project_list(user=user).filter(items__assignments__annotator=user).distinct():
+        out.append({"project": p, "progress": queue_progress(user=user, project=p)})
+    return out
+
+
+# ----------------------------------------------------------------------------------- item view
+def item_text(item: Item) -> str:
+    """The text annotators see (and that span offsets refer to) — one definition for UI and Label Studio."""
+    if item.sample_id:
+        return "\n\n".join(f"{m.get('role', '')}: {m.get('content', '')}" for m in item.sample.messages)
+    return item.document.text if item.document_id else ""
+
+
+def item_response(item: Item) -> str:
+    if item.sample_id:
+        return next((m.get("content", "") for m in reversed(item.sample.messages) if m.get("role") == "assistant"), "")
+    return ""
+
+
+def edited_messages(messages: list[dict], edited: str) -> list[dict]:
+    """The sample's messages with the last assistant turn replaced by ``edited``."""
+    out = [dict(m) for m in messages]
+    for m in reversed(out):
+        if m.get("role") == "assistant":
+            m["content"] = edited
+            return out
+    return out + [{"role": "assistant", "content": edited}]
+
+
+# ------------------------------------------------------------------------------- project stats
+def project_rows(project: LabelingProject) -> list[tuple[int, int, dict]]:
+    return list(Annotation.objects.filter(item__project=project).values_list("item_id", "annotator_id", "label"))
+
+
+def project_item_agreement(project: LabelingProject) -> dict[int, float | None]:
+    return analysis.item_agreement_map(project.parsed_scheme, project_rows(project))
+
+
+def usernames(ids) -> dict[int, str]:
+    return dict(get_user_model().objects.filter(pk__in=set(ids)).values_list("pk", "username"))
+
+
+def project_agreement_report(*, user, project: LabelingProject, bootstrap: bool = True) -> dict:
+    """Agreement per scheme field plus the review gate. Curators only."""
+    require_project_manager(user)
+    rows = project_rows(project)
+    names = usernames(r[1] for r in rows)
+    scheme = project.parsed_scheme
+    fields = [analysis.field_report(f, rows, names, bootstrap=bootstrap) for f in scheme.agreement_fields]
+    headline = [f["krippendorff_alpha"] for f in fields if f.get("krippendorff_alpha") is not None]
+    overall = min(headline) if headline else None
+    return {"fields": fields, "overall_alpha": overall, "threshold": project.agreement_threshold,
+            "passes_gate": overall is not None and overall >= project.agreement_threshold}
+
+
+def low_agreement_queue(*, user, project: LabelingProject) -> list[dict]:
+    """Items below the project's threshold (or with a tie) that nobody adjudicated yet."""
+    require_project_manager(user)
+    agreement = project_item_agreement(project)
+    done = set(Adjudication.objects.filter(item__project=project).values_list("item_id", flat=True))
+    out = [{"item_id": i, "agreement": a} for i, a in agreement.items()
+           if i not in done and a is not None and a < project.agreement_threshold]
+    return sorted(out, key=lambda d: (d["agreement"], d["item_id"]))
+
+
+def annotator_stats(*, user, project: LabelingProject) -> list[dict]:
+    """Per annotator: assigned / done / skipped, median seconds per item, gold accuracy."""
+    require_project_manager(user)
+    stats: dict[int, dict] = {}
+    for ann_id, status, n in (Assignment.objects.filter(item__project=project)
+                              .values_list("annotator_id", "status").annotate(n=Count("id"))):
+        s = stats.setdefault(ann_id, {"annotator_id": ann_id, "assigned": 0, "done": 0, "skipped": 0, "pending": 0})
+        s["assigned"] += n
+        s[status] = s.get(status, 0) + n
+    times: dict[int, list[float]] = defaultdict(list)
+    gold_hits: dict[int, list[int]] = defaultdict(list)
+    scheme = project.parsed_scheme
+    for ann_id, lead, label, gold, is_gold in (Annotation.objects.filter(item__project=project)
+                                                .values_list("annotator_id", "lead_time", "label",
+                                                             "item__gold_label", "item__is_gold")):
+        if lead:
+            times[ann_id].append(lead)
+        if is_gold and gold:
+            fields = [f.name for f in scheme.agreement_fields if f.name in gold]
+            gold_hits[ann_id] += [int(label.get(n) == gold[n]) for n in fields]
+    names = usernames(stats)
+    for ann_id, s in stats.items():
+        t = sorted(times.get(ann_id, []))
+        s["username"] = names.get(ann_id, str(ann_id))
+        s["median_seconds"] = t[len(t) // 2] if t else None
+        hits = gold_hits.get(ann_id)
+        s["gold_accuracy"] = (sum(hits) / len(hits)) if hits else None
+    return sorted(stats.values(), key=lambda s: s["username"])
+
+
+# ----------------------------------------------------------------- interface for the exporter
+def _quality(scheme: Scheme, labels: list[dict]) -> float | None:
+    vals = [lab[f.name] for f in scheme.rubric_fields for lab in labels if isinstance(lab.get(f.name), int)]
+    return round(mean(vals), 4) if vals else None
+
+
+def sample_label_summaries(*, sample_ids) -> dict[int, SampleLabelSummary]:
+    """For each labelled sample id: the outcome of labelling (see annotation.summary).
+
+    Samples in no project are absent from the result. When a sample is in several projects the
+    adjudicated item wins (the most recent decision), else the item with the most annotations.
+    """
+    sample_ids = list(sample_ids)
+    items = list(Item.objects.filter(sample_id__in=sample_ids).select_related("project", "sample", "adjudication")
+                 .annotate(n_ann=Count("annotations")).order_by("id"))
+    if not items:
+        return {}
+    by_project: dict[int, list[Item]] = defaultdict(list)
+    for it in items:
+        by_project[it.project_id].append(it)
+    ann_rows: dict[int, list[tuple[int, int, dict]]] = defaultdict(list)
+    for item_id, ann_id, label in Annotation.objects.filter(item__in=items).values_list("item_id", "annotator_id", "label"):
+        ann_rows[item_id].append((item_id, ann_id, label))
+    agreement: dict[int, float | None] = {}
+    for pid, its in by_project.items():
+        scheme = its[0].project.parsed_scheme
+        rows = [r for it in its for r in ann_rows.get(it.pk, [])]
+        agreement.update(analysis.item_agreement_map(scheme, rows))
+
+    def adjudication_of(it: Item) -> Adjudication | None:
+        try:
+            return it.adjudication
+        except Adjudication.DoesNotExist:
+            return None
+
+    per_sample: dict[int, list[Item]] = defaultdict(list)
+    for it in items:
+        per_sample[it.sample_id].append(it)
+    out: dict[int, SampleLabelSummary] = {}
+    for sid, its in per_sample.items():
+        adjudicated = [it for it in its if adjudication_of(it) is not None]
+        if adjudicated:
+            best = max(adjudicated, key=lambda it: it.adjudication.updated_at)
+        else:
+            best = max(its, key=lambda it: (it.n_ann, it.pk))
+        scheme = best.project.parsed_scheme
+        labels = [r[2] for r in ann_rows.get(best.pk, [])]
+        adj = adjudication_of(best)
+        final: Any = adj.final_label if adj else (analysis.majority_label(scheme, labels)[0] if labels else None)
+        dec_field = scheme.decision_field
+        decision = str((final or {}).get(dec_field.name, "")) if dec_field and final else ""
+        edited = None
+        if decision == "edit" and dec_field and (final or {}).get(dec_field.edit_field):
+            edited = edited_messages(best.sample.messages, final[dec_field.edit_field])
+        quality = _quality(scheme, [final]) if adj else _quality(scheme, labels)
+        out[sid] = SampleLabelSummary(
+            adjudicated=adj is not None, final_label=final, decision=decision, edited_messages=edited,
+            quality_rating=quality, agreement=agreement.get(best.pk),
+            project_ids=sorted({it.project_id for it in its}),
+        )
+    return out
