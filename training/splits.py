@@ -66,7 +66,7 @@ class MinHasher:
         toks = tokens(text)
         if len(toks) < 3:
             return None
-        sh = np.fromiter({xxhash.xxh64_intdigest(" ".join(toks[i:i + 3])) & 0x1FFFFFFFFFFFFFFF
+        sh = np.fromiter({xxhash.xxh64_intdigest(" ".join(toks[i:i + 3]).encode()) & 0x1FFFFFFFFFFFFFFF
                           for i in range(len(toks) - 2)}, dtype=np.uint64)
         # (a*x + b) mod p with wrap-around multiplication is a fine universal-ish hash for bucketing.
         vals = (np.outer(sh, self.a) + self.b) % _MERSENNE
