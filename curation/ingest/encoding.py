@@ -96,5 +96,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
     if best is None:
         raise IngestError("could not detect the text encoding (is this a binary file?)")
     text = str(best)
-    _check_text(text, best.encoding)
-    return text, best.encoding
+    try:
+        name = codecs.lookup(best.encoding).name
+    except LookupError:
+        name = best.encoding
+    _check_text(text, name)
+    return text, name

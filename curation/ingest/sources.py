@@ -146,16 +146,22 @@ def _file_item(path: Path, name: str) -> Iterator[SourceItem]:
     except OSError as exc:
         yield SourceItem(name=name, size=0, error=f"cannot read: {exc.strerror or exc}")
         return
-    if size > settings.MAX_FILE_BYTES:
-        yield SourceItem(name=name, size=size, error=_size_error(name, size))
-        return
     if _is_zip_name(name):
+        # An archive is bounded by the archive limit (its members by MAX_FILE_BYTES each).
+        if size > settings.ZIP_MAX_TOTAL_BYTES:
+            yield SourceItem(name=name, size=size, error=(
+                f"zip archive is too large: {size / 1048576:.1f} MiB, the limit is "
+                f"{settings.ZIP_MAX_TOTAL_BYTES / 1048576:.0f} MiB (setting REFINERY_ZIP_MAX_TOTAL_MB)"))
+            return
         try:
             data = path.read_bytes()
         except OSError as exc:
             yield SourceItem(name=name, size=size, error=f"cannot read: {exc.strerror or exc}")
             return
         yield from _expand_zip(data, name, _Budget(), 1)
+        return
+    if size > settings.MAX_FILE_BYTES:
+        yield SourceItem(name=name, size=size, error=_size_error(name, size))
         return
 
     def load() -> bytes:
