@@ -1,0 +1,52 @@
+"""The Ray executor (Ray local mode) gives the same result as the local executor."""
+from __future__ import annotations
+
+import pytest
+
+from curation.pipeline.base import build_step
+from curation.pipeline.engine import run_pipeline
+
+from .corpus import corpus
+from .toysteps import Dedup, DistDedup, Lower, MinWords
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    yield
+    ray.shutdown()
+
+
+def _run(executor, steps, recs):
+    rejected = []
+    result = run_pipeline([dict(r) for r in recs], steps, executor=executor, batch_size=16,
+                          reject=lambda r, rej: rejected.append((r["id"], rej.step, rej.reason, rej.duplicate_of)))
+    return result, sorted(rejected)
+
+
+def _real_steps():
+    return [build_step("normalize"), build_step("length", {"min_words": 3}), build_step("exact_dedup"),
+            build_step("near_dedup", {"threshold": 0.7}), build_step("normalize")]
+
+
+def _assert_same(make, recs):
+    local, local_rej = _run("local", make(), recs)
+    on_ray, ray_rej = _run("ray", make(), recs)
+    assert on_ray.records == local.records
+    assert ray_rej == local_rej
+    assert [(s.name, s.n_in, s.n_out, dict(s.reasons)) for s in on_ray.steps] == \
+           [(s.name, s.n_in, s.n_out, dict(s.reasons)) for s in local.steps]
+    assert local.n_rejected > 10 and local.n_output > 10  # the corpus exercises drops and keeps
+    return on_ray
+
+
+def test_ray_matches_local_with_distributed_and_driver_fitted_global_steps(ray_session):
+    on_ray = _assert_same(lambda: [Lower(), MinWords(), DistDedup(), Dedup(), Lower()], corpus(120))
+    assert on_ray.steps[2].counters["fitted_distributed"] == 1  # fit_distributed ran on the Ray dataset
+
+
+def test_ray_matches_local_on_the_real_steps(ray_session):
+    on_ray = _assert_same(_real_steps, corpus(120))
+    near = [s for s in on_ray.steps if s.name == "near_dedup"][0]
+    assert near.n_dropped > 0  # near_dedup.fit_distributed found the same clusters as fit
