@@ -1,0 +1,78 @@
+"""Text helpers shared by the curation steps (script detection, CJK-aware tokens, record mapping).
+
+One source of truth for "what is a CJK character", "what is a word" and "the normalised form used
+for hashing", so length, quality and the dedup steps agree with each other.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+# CJK Unified Ideographs (+ Ext A, compatibility ideographs), kana and hangul count as "CJK characters":
+# scripts written without spaces between words, measured in characters instead of words.
+CJK_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+CJK_RE = re.compile(f"[{CJK_CLASS}]")
+# A "word" of space-delimited text: a run of letters/digits (apostrophes and inner hyphens allowed).
+WORD_RE = re.compile(rf"[^\W_{CJK_CLASS}](?:[^\W{CJK_CLASS}]|['’\-](?=[^\W_{CJK_CLASS}]))*")
+# Tokens for n-gram statistics: each CJK character is a token, each word is a token.
+TOKEN_RE = re.compile(rf"[{CJK_CLASS}]|{WORD_RE.pattern}")
+_SPACE_RE = re.compile(r"\s+")
+_NON_WORD_RE = re.compile(r"[\W_]+")
+
+
+def count_cjk(text: str) -> int:
+    return len(CJK_RE.findall(text))
+
+
+def count_words(text: str) -> int:
+    """Words of space-delimited script (CJK characters are not counted)."""
+    return sum(1 for _ in WORD_RE.finditer(text))
+
+
+def is_cjk_dominant(text: str, *, n_cjk: int | None = None, n_words: int | None = None) -> bool:
+    """True when CJK characters outnumber space-delimited words (mixed zh text with English terms → True)."""
+    n_cjk = count_cjk(text) if n_cjk is None else n_cjk
+    if not n_cjk:
+        return False
+    n_words = count_words(text) if n_words is None else n_words
+    return n_cjk >= n_words
+
+
+def tokens(text: str) -> list[str]:
+    """CJK characters and words, lower-cased (the unit of n-gram statistics)."""
+    return TOKEN_RE.findall(text.lower())
+
+
+def hash_normalize(text: str) -> str:
+    """The form hashed by exact_dedup: NFKC, case-folded, punctuation and whitespace dropped."""
+    return _NON_WORD_RE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def space_normalize(text: str) -> str:
+    """NFKC, case-folded, punctuation → space, whitespace collapsed (before shingling)."""
+    return _SPACE_RE.sub(" ", _NON_WORD_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold())).strip()
+
+
+def map_text(record: dict[str, Any], fn: Callable[[str], str]) -> dict[str, Any]:
+    """Apply ``fn`` to the record's ``text`` and to every message's ``content``; returns a new record."""
+    out = dict(record)
+    if isinstance(record.get("text"), str):
+        out["text"] = fn(record["text"])
+    messages = record.get("messages")
+    if isinstance(messages, list):
+        out["messages"] = [
+            {**m, "content": fn(m["content"])} if isinstance(m, dict) and isinstance(m.get("content"), str) else m
+            for m in messages
+        ]
+    return out
+
+
+def set_attr(record: dict[str, Any], step: str, value: Any) -> None:
+    """Store a step's attributes under ``record["attrs"][step]`` (engine stores them per run)."""
+    attrs = record.get("attrs")
+    if not isinstance(attrs, dict):
+        attrs = {}
+        record["attrs"] = attrs
+    attrs[step] = value

@@ -1,0 +1,61 @@
+"""exact_dedup — drop records whose normalised content was already seen.
+
+The content is normalised before hashing (NFKC, case-folded, punctuation and whitespace removed, see
+``_text.hash_normalize``), so "Hello, World!" and "hello world" are duplicates. For ``messages``
+records the roles are part of the content. The first record of each group is kept; every later one is
+rejected with reason ``exact_duplicate`` and ``duplicate_of`` = the kept record's id. Memory: one
+16-byte xxh3-128 digest and one id per distinct content.
+
+Policy for repeated ids: records that share an id are judged by content like any others, except that a
+record is never reported as a duplicate of its own id.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import xxhash
+
+from ..base import GlobalStep, Rejection, register_step
+from ._text import hash_normalize
+
+
+def content_key(record: dict, *, normalize: bool = True) -> bytes:
+    """The hash exact_dedup compares (also usable by other areas to spot exact duplicates)."""
+    h = xxhash.xxh3_128()
+    if isinstance(record.get("text"), str):
+        h.update((hash_normalize(record["text"]) if normalize else record["text"]).encode("utf-8", "surrogatepass"))
+    messages = record.get("messages")
+    if isinstance(messages, list):
+        for m in messages:
+            if isinstance(m, dict):
+                content = str(m.get("content", ""))
+                h.update(b"\x00" + str(m.get("role", "")).encode() + b"\x01")
+                h.update((hash_normalize(content) if normalize else content).encode("utf-8", "surrogatepass"))
+    return h.digest()
+
+
+@register_step
+class ExactDedup(GlobalStep):
+    name = "exact_dedup"
+    description = "Drop exact duplicates (hash of normalised content); duplicate_of names the kept record."
+
+    @dataclasses.dataclass
+    class Options:
+        normalize: bool = True  # False: hash the raw text byte for byte
+
+    def setup(self) -> None:
+        self._first: dict[bytes, str] = getattr(self, "_first", {})
+
+    def fit(self, records):
+        first = self._first
+        normalize = self.options.normalize
+        for record in records:
+            first.setdefault(content_key(record, normalize=normalize), str(record.get("id")))
+
+    def apply(self, record):
+        key = content_key(record, normalize=self.options.normalize)
+        kept = self._first.get(key)
+        rid = str(record.get("id"))
+        if kept is None or kept == rid:
+            return True
+        return Rejection(self.name, "exact_duplicate", duplicate_of=kept)

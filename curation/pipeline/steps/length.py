@@ -1,0 +1,49 @@
+"""length — drop records that are too short or too long, CJK-aware.
+
+Chinese/Japanese/Korean text has no spaces between words, so it is measured in CJK characters;
+space-delimited text is measured in words. A record is "CJK" when its CJK characters outnumber its
+words (Chinese with a few English terms counts as Chinese). Defaults: 5–512 words for English,
+10–1024 characters for Chinese (≈ the same amount of content). Records with ``messages`` are measured
+over all message contents. The measurement is stored in ``attrs.length`` for the dashboards.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..base import Filter, Rejection, record_text, register_step
+from ._text import count_cjk, count_words, is_cjk_dominant, set_attr
+
+
+@register_step
+class Length(Filter):
+    name = "length"
+    description = "Drop too short / too long records: words for space-delimited text, characters for Chinese."
+
+    @dataclasses.dataclass
+    class Options:
+        min_words: int = 5
+        max_words: int = 512
+        min_cjk_chars: int = 10
+        max_cjk_chars: int = 1024
+
+        def __post_init__(self):
+            if not 0 <= self.min_words <= self.max_words:
+                raise ValueError("need 0 ≤ min_words ≤ max_words")
+            if not 0 <= self.min_cjk_chars <= self.max_cjk_chars:
+                raise ValueError("need 0 ≤ min_cjk_chars ≤ max_cjk_chars")
+
+    def keep(self, record):
+        text = record_text(record)
+        n_cjk = count_cjk(text)
+        n_words = count_words(text)
+        o = self.options
+        if is_cjk_dominant(text, n_cjk=n_cjk, n_words=n_words):
+            unit, n, lo, hi = "cjk_chars", n_cjk + n_words, o.min_cjk_chars, o.max_cjk_chars
+        else:
+            unit, n, lo, hi = "words", n_words, o.min_words, o.max_words
+        set_attr(record, self.name, {"unit": unit, "value": n})
+        if n < lo:
+            return Rejection(self.name, "too_short", details={"unit": unit, "value": n, "min": lo})
+        if n > hi:
+            return Rejection(self.name, "too_long", details={"unit": unit, "value": n, "max": hi})
+        return True
