@@ -2,4 +2,9 @@
 from rest_framework.routers import SimpleRouter
 
 router = SimpleRouter()
+# ---- datasets
+from .api_datasets import DatasetVersionViewSet  # noqa: E402
+
+router.register("datasets", DatasetVersionViewSet, basename="dataset-version")
+# ---- training runs
 urlpatterns = router.urls
