@@ -1,0 +1,11 @@
+"""Entry point: ``python -m training.trainer --config RUN_DIR/config.json`` (or via ``accelerate launch -m``)."""
+import argparse
+import sys
+
+from .loop import main
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m training.trainer", description="Refinery LoRA trainer")
+    parser.add_argument("--config", required=True, help="run config JSON (written by the web app or `manage.py train`)")
+    args = parser.parse_args()
+    sys.exit(main(args.config))
