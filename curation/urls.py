@@ -17,6 +17,14 @@ urlpatterns = [
     path("source-files/<int:pk>/raw/", views_collections.source_file_raw, name="source_file_raw"),
     # ---- pipelines, runs, dashboards (views_pipeline)
     path("pipelines/", views_pipeline.pipeline_list, name="pipeline_list"),
+    path("pipelines/new/", views_pipeline.pipeline_create, name="pipeline_create"),
+    path("pipelines/<int:pk>/", views_pipeline.pipeline_edit, name="pipeline_edit"),
+    path("pipelines/<int:pk>/export.yaml", views_pipeline.pipeline_export, name="pipeline_export"),
+    path("pipelines/<int:pk>/run/", views_pipeline.pipeline_run, name="pipeline_run"),
+    path("runs/<int:pk>/", views_pipeline.run_detail, name="run_detail"),
+    path("runs/<int:pk>/rejections/", views_pipeline.run_rejections, name="run_rejections"),
+    path("runs/<int:pk>/duplicates/", views_pipeline.run_duplicates, name="run_duplicates"),
+    path("runs/compare/", views_pipeline.run_compare, name="run_compare"),
     # ---- glossary, quality classifier (views_steps)
     # ---- samples, builders, augmentation (views_samples)
 ]
