@@ -38,3 +38,14 @@ def test_terms_phrases_and_index_sync():
     assert _ids("mortgage") == []
     Document.objects.bulk_create([Document(collection=coll, title="bulk", text="bulk inserted text", content_hash="4")])
     assert _ids("inserted") == ["bulk"]
+
+
+def test_index_is_rebuilt_when_its_triggers_are_gone():
+    coll = make_collection()
+    Document.objects.create(collection=coll, title="a", text="alpha beta gamma", content_hash="1")
+    assert _ids("beta") == ["a"]
+    if connection.vendor == "sqlite":  # (PostgreSQL searches the table itself: nothing to lose)
+        with connection.cursor() as c:
+            c.execute(f"DROP TRIGGER {FTS_TABLE}_ai")
+    Document.objects.create(collection=coll, title="b", text="beta delta", content_hash="2")
+    assert _ids("beta") == ["a", "b"]

@@ -34,7 +34,8 @@ def format_for(name: str) -> str:
     """The format of ``name`` by extension; IngestError for unsupported extensions."""
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in READERS:
-        raise IngestError(f"unsupported file type {suffix or '(no extension)'!r}; supported: {SUPPORTED}, .zip")
+        what = f"file type {suffix!r}" if suffix else "file without an extension"
+        raise IngestError(f"unsupported {what}; supported: {SUPPORTED}, .zip")
     return READERS[suffix][0]
 
 
