@@ -25,8 +25,8 @@ SCHEMA = pa.schema([
 def _batch(rows: list[Record]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict({
         "id": [r["id"] for r in rows],
-        "messages": [[{"role": m["role"], "content": m["content"]} for m in r["messages"]] for r in rows],
-        "meta": [json.dumps(r.get("meta") or {}, ensure_ascii=False, sort_keys=True) for r in rows],
+        "messages": [r["messages"] for r in rows],  # canonical messages are exactly {role, content}
+        "meta": [json.dumps(r.get("meta") or {}, ensure_ascii=False) for r in rows],
     }, schema=SCHEMA)
 
 

@@ -392,6 +392,11 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
         raise DatasetError(f"No samples match this filter ({reasons}).")
     cands = sel.candidates
     split_of, group_of, split_stats = _group_and_split(cands, spec, ctx)
+    if sel.run is not None:
+        # The run kept one record per duplicate cluster and dropped the rest, so a cluster is never split.
+        from curation.selectors import run_duplicate_clusters
+
+        split_stats["pipeline_duplicate_clusters_dropped"] = len(run_duplicate_clusters(run=sel.run))
     contaminated, decontam_entries = _decontaminate(cands, split_of, spec, ctx)
     kept = [c for c in cands if c.sample_id not in contaminated]
     by_split: dict[str, list[Candidate]] = {s: [] for s in SPLITS}

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import api_client_for
+from training.export.base import iter_jsonl
 from training.models import DatasetVersion, EvaluationSet
 from training.services.datasets import dataset_version_create
 
@@ -60,8 +61,7 @@ def test_detail_samples_download_diff(curator_client, collection, curator):
     body = r.content.decode()
     assert r.status_code == 200 and "v1 → v2" in body and 'id="diff-stats"' in body
     # v2 keeps only English samples: the Chinese ones are "removed"
-    n_zh = sum(1 for s in ("train", "validation", "test") for r in
-               __import__("training.export.base", fromlist=["iter_jsonl"]).iter_jsonl(v1.split_file(s))
+    n_zh = sum(1 for s in ("train", "validation", "test") for r in iter_jsonl(v1.split_file(s))
                if r["meta"]["language"] == "zh")
     assert f'<div class="stat">{n_zh}</div><div class="stat-label">removed</div>' in body
     r = curator_client.get(reverse("training:dataset_diff", args=[v2.pk]), {"other": "x"})
