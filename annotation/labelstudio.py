@@ -1,0 +1,335 @@
+"""Two-way sync with a Label Studio server through label-studio-sdk 2.x.
+
+- ``project_push``: create/update the Label Studio project (config generated from our scheme) and
+  its tasks. Idempotent: every task carries our item id in ``data`` and ``meta``; before importing
+  we read what Label Studio already has, so a re-push creates no duplicates (even if a previous
+  push died between import and saving the task ids) and updates only tasks whose data changed.
+- ``project_pull``: read all annotations (JSON export), map ``completed_by`` to our users by email,
+  store them through ``services.annotation_submit``; annotations deleted in Label Studio are
+  deleted here. Safe to repeat (the periodic reconcile is just a pull of every linked project).
+- ``webhook_handle``: the receiver for ANNOTATION_CREATED / ANNOTATION_UPDATED / ANNOTATIONS_DELETED
+  (Label Studio sends webhooks once, 1 s timeout, no retry — hence the reconcile pull).
+- Every call goes through ``ls_call``: connection errors and 5xx answers are retried with
+  exponential back-off; when Label Studio stays down a ``LabelStudioDown`` is raised after the last
+  attempt. Our database is only written after Label Studio answered, so nothing is lost: the
+  next run picks up where this one stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import selectors, services
+from .models import Annotation, Item, LabelingProject, WebhookEvent
+from .schemes import LabelError
+
+log = logging.getLogger("refinery.labelstudio")
+
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)   # seconds between attempts (exponential back-off)
+IMPORT_BATCH = 200
+SECRET_HEADER = "X-Refinery-Webhook-Secret"
+WEBHOOK_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATIONS_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
+ITEM_KEY = "refinery_item"
+CREATED_USERNAME_RE = re.compile(r"(\S+@\S+), (\d+)$")
+
+
+class LabelStudioError(RuntimeError):
+    """Label Studio answered with an error we cannot fix by retrying (bad token, bad config …)."""
+
+
+class LabelStudioDown(LabelStudioError):
+    """Label Studio could not be reached after every retry."""
+
+
+def get_client(*, url: str | None = None, api_key: str | None = None):
+    from label_studio_sdk.client import LabelStudio
+
+    url = url or settings.LABEL_STUDIO_URL
+    api_key = api_key or settings.LABEL_STUDIO_API_KEY
+    if not url or not api_key:
+        raise LabelStudioError("Set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY to sync with Label Studio.")
+    return LabelStudio(base_url=url.rstrip("/"), api_key=api_key, timeout=30)
+
+
+def _retryable(exc: Exception) -> bool:
+    import httpx
+    from label_studio_sdk.core.api_error import ApiError
+
+    if isinstance(exc, (httpx.TransportError, ConnectionError)):
+        return True
+    return isinstance(exc, ApiError) and (exc.status_code or 0) >= 500
+
+
+def ls_call(fn: Callable, *args, delays: tuple[float, ...] = RETRY_DELAYS, report: Callable[[str], None] | None = None,
+            what: str = "Label Studio call", **kwargs):
+    """Call ``fn`` and retry with back-off while Label Studio is unreachable or answers 5xx."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    attempts = len(delays) + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — classified below
+            if not _retryable(exc):
+                if isinstance(exc, ApiError):
+                    raise LabelStudioError(f"{what}: Label Studio answered {exc.status_code}: {str(exc.body)[:300]}") from exc
+                raise
+            if attempt == attempts:
+                raise LabelStudioDown(f"{what}: Label Studio unreachable after {attempts} attempts ({exc}). "
+                                      "Nothing was lost; run the sync again when it is back.") from exc
+            delay = delays[attempt - 1]
+            msg = f"{what}: Label Studio unreachable ({type(exc).__name__}); retry {attempt}/{attempts - 1} in {delay:g} s"
+            log.warning(msg)
+            if report:
+                report(msg)
+            time.sleep(delay)
+
+
+class Sync:
+    """One sync session: a client, the retry policy and a reporter (a job's ``ctx.log`` or print)."""
+
+    def __init__(self, *, client=None, delays: tuple[float, ...] = RETRY_DELAYS,
+                 report: Callable[[str], None] | None = None):
+        self._client = client
+        self.delays = delays
+        self.report = report or (lambda msg: log.info(msg))
+        self._ls_users: dict[int, str] | None = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = get_client()
+        return self._client
+
+    def call(self, what: str, fn: Callable, *args, **kwargs):
+        return ls_call(fn, *args, delays=self.delays, report=self.report, what=what, **kwargs)
+
+    # ------------------------------------------------------------------------------- helpers
+    def ls_user_email(self, ls_user_id: int | None) -> str:
+        if ls_user_id is None:
+            return ""
+        if self._ls_users is None or ls_user_id not in self._ls_users:
+            users = self.call("list users", self.client.users.list)
+            self._ls_users = {u.id: (u.email or "") for u in users}
+        return self._ls_users.get(ls_user_id, "")
+
+    def existing_tasks(self, ls_project_id: int) -> dict[int, tuple[int, str]]:
+        """item id → (task id, data hash) for the tasks Label Studio already has."""
+        out: dict[int, tuple[int, str]] = {}
+        pager = self.call("list tasks", self.client.tasks.list, project=ls_project_id, page_size=500)
+        for task in pager:
+            data = task.data or {}
+            meta = task.meta or {}
+            item_id = meta.get(ITEM_KEY) or data.get(ITEM_KEY)
+            if item_id is not None:
+                out[int(item_id)] = (int(task.id), _data_hash(data))
+        return out
+
+
+def _data_hash(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def item_task_data(item: Item) -> dict:
+    data = {"text": selectors.item_text(item), ITEM_KEY: item.pk}
+    return data
+
+
+def item_task_meta(item: Item) -> dict:
+    return {ITEM_KEY: item.pk, "refinery_project": item.project_id, "sample_id": item.sample_id,
+            "document_id": item.document_id}
+
+
+# ----------------------------------------------------------------------------------------- push
+def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_url: str = "",
+                 progress: Callable[[int, int], None] | None = None) -> dict:
+    sync = sync or Sync()
+    c = sync.client
+    scheme = project.parsed_scheme
+    xml = scheme.to_labelstudio_xml()
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    if project.ls_project_id:
+        ls_project = sync.call("get project", c.projects.get, id=project.ls_project_id)
+        if (ls_project.label_config or "").strip() != xml.strip():
+            sync.call("update config", c.projects.update, id=project.ls_project_id, label_config=xml)
+    else:
+        ls_project = sync.call("create project", c.projects.create, title=f"{project.name} (refinery #{project.pk})"[:50],
+                               description=project.instructions or "", label_config=xml,
+                               maximum_annotations=project.overlap)
+        LabelingProject.objects.filter(pk=project.pk).update(ls_project_id=ls_project.id)
+        project.ls_project_id = ls_project.id
+        sync.report(f"Created Label Studio project {ls_project.id}")
+    if webhook_url and not project.ls_webhook_id:
+        hook = sync.call("create webhook", c.webhooks.create, url=webhook_url, project=project.ls_project_id,
+                         send_payload=True, send_for_all_actions=False, actions=list(WEBHOOK_ACTIONS),
+                         headers={SECRET_HEADER: settings.LABEL_STUDIO_WEBHOOK_SECRET})
+        LabelingProject.objects.filter(pk=project.pk).update(ls_webhook_id=hook.id)
+        project.ls_webhook_id = hook.id
+
+    existing = sync.existing_tasks(project.ls_project_id)
+    items = list(project.items.select_related("sample", "document").order_by("position", "id"))
+    to_import: list[Item] = []
+    for i, item in enumerate(items):
+        data = item_task_data(item)
+        h = _data_hash(data)
+        if item.pk in existing:
+            task_id, ls_hash = existing[item.pk]
+            if ls_hash != h:
+                sync.call("update task", c.tasks.update, id=str(task_id), data=data, meta=item_task_meta(item))
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
+            if item.ls_task_id != task_id or item.ls_data_hash != h:
+                Item.objects.filter(pk=item.pk).update(ls_task_id=task_id, ls_data_hash=h)
+        else:
+            to_import.append(item)
+        if progress:
+            progress(i + 1, len(items))
+    for start in range(0, len(to_import), IMPORT_BATCH):
+        batch = to_import[start:start + IMPORT_BATCH]
+        payload = [{"data": item_task_data(it), "meta": item_task_meta(it)} for it in batch]
+        resp = sync.call("import tasks", c.projects.import_tasks, id=project.ls_project_id, request=payload,
+                         return_task_ids=True)
+        task_ids = list(resp.task_ids or [])
+        if len(task_ids) != len(batch):
+            # Label Studio did not tell us the ids: read them back by our item id in meta
+            known = sync.existing_tasks(project.ls_project_id)
+            task_ids = [known[it.pk][0] for it in batch]
+        with transaction.atomic():
+            for it, tid, p in zip(batch, task_ids, payload):
+                Item.objects.filter(pk=it.pk).update(ls_task_id=tid, ls_data_hash=_data_hash(p["data"]))
+        counts["created"] += len(batch)
+        sync.report(f"Imported {counts['created']}/{len(to_import)} new tasks")
+    return {"ls_project_id": project.ls_project_id, **counts}
+
+
+# ----------------------------------------------------------------------------------------- pull
+def _store_ls_annotation(*, project: LabelingProject, item: Item, ann: dict, sync: Sync, counts: dict,
+                         errors: list[str]) -> int | None:
+    """Store one Label Studio annotation dict; returns its id when stored."""
+    if ann.get("was_cancelled"):
+        counts["cancelled"] += 1
+        return None
+    completed_by = ann.get("completed_by")
+    if isinstance(completed_by, dict):
+        email = completed_by.get("email", "")
+    else:
+        # webhook payloads carry "<name> <email>, <id>"; otherwise ask Label Studio for the user's email
+        m = CREATED_USERNAME_RE.search(ann.get("created_username") or "")
+        email = m.group(1) if m and int(m.group(2)) == completed_by else sync.ls_user_email(completed_by)
+    user = services.users_by_email([email]).get(email.lower()) if email else None
+    if user is None:
+        counts["unmatched"] += 1
+        errors.append(f"task {item.ls_task_id}: annotation {ann.get('id')} by {email or completed_by!r} "
+                      "matches no Refinery user (same email needed); kept in Label Studio")
+        return None
+    label = project.parsed_scheme.from_labelstudio_result(ann.get("result") or [])
+    try:
+        services.annotation_submit(item=item, annotator=user, label=label, source=Annotation.Source.LABELSTUDIO,
+                                   lead_time=ann.get("lead_time"), ls_annotation_id=int(ann["id"]),
+                                   require_assignment=False)
+    except LabelError as exc:
+        counts["invalid"] += 1
+        errors.append(f"task {item.ls_task_id}: annotation {ann.get('id')} by {email}: {exc}")
+        return None
+    counts["stored"] += 1
+    return int(ann["id"])
+
+
+def project_pull(*, project: LabelingProject, sync: Sync | None = None) -> dict:
+    if not project.ls_project_id:
+        raise LabelStudioError(f"Project {project.pk} was never pushed to Label Studio.")
+    sync = sync or Sync()
+    chunks = sync.call("export annotations", lambda: b"".join(sync.client.projects.exports.download_sync(
+        id=project.ls_project_id, export_type="JSON", download_all_tasks=True)))
+    tasks = json.loads(chunks or b"[]")
+    items_by_task = {it.ls_task_id: it for it in project.items.exclude(ls_task_id=None).select_related("project")}
+    items_by_id = {it.pk: it for it in items_by_task.values()}
+    counts = {"tasks": len(tasks), "stored": 0, "deleted": 0, "unmatched": 0, "invalid": 0, "cancelled": 0}
+    errors: list[str] = []
+    seen: set[int] = set()
+    for task in tasks:
+        meta = task.get("meta") or {}
+        data = task.get("data") or {}
+        item = items_by_task.get(task.get("id")) or items_by_id.get(meta.get(ITEM_KEY) or data.get(ITEM_KEY))
+        if item is None:
+            continue
+        for ann in task.get("annotations") or []:
+            stored = _store_ls_annotation(project=project, item=item, ann=ann, sync=sync, counts=counts, errors=errors)
+            if stored:
+                seen.add(stored)
+    # annotations removed in Label Studio (a missed ANNOTATIONS_DELETED webhook) are removed here too
+    gone = Annotation.objects.filter(item__project=project, source=Annotation.Source.LABELSTUDIO).exclude(
+        ls_annotation_id=None).exclude(ls_annotation_id__in=seen)
+    for ann in gone:
+        services.annotation_delete(annotation=ann)
+        counts["deleted"] += 1
+    LabelingProject.objects.filter(pk=project.pk).update(ls_last_pull_at=timezone.now())
+    for e in errors[:50]:
+        sync.report(e)
+    return {**counts, "errors": errors[:50]}
+
+
+# -------------------------------------------------------------------------------------- webhook
+def _as_list(x) -> list:
+    if not x:
+        return []
+    return x if isinstance(x, list) else [x]
+
+
+def webhook_record(*, payload: dict) -> WebhookEvent:
+    return WebhookEvent.objects.create(action=str(payload.get("action", ""))[:64], payload=payload)
+
+
+def webhook_handle(*, event: WebhookEvent, sync: Sync | None = None) -> dict:
+    """Apply one received webhook. Unknown projects/tasks are ignored (the reconcile pull covers gaps)."""
+    payload = event.payload
+    action = event.action
+    result: dict[str, Any] = {"action": action}
+    ls_project_id = (payload.get("project") or {}).get("id")
+    project = LabelingProject.objects.filter(ls_project_id=ls_project_id).first() if ls_project_id else None
+    if action == "ANNOTATIONS_DELETED":
+        ids = [a.get("id") for a in payload.get("annotations") or [] if a.get("id") is not None]
+        qs = Annotation.objects.filter(ls_annotation_id__in=ids)
+        if project is not None:
+            qs = qs.filter(item__project=project)
+        n = 0
+        for ann in qs:
+            services.annotation_delete(annotation=ann)
+            n += 1
+        result["deleted"] = n
+    elif action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED"):
+        if project is None:
+            result["ignored"] = "unknown project"
+        else:
+            anns = _as_list(payload.get("annotation")) or _as_list(payload.get("annotations"))
+            tasks = _as_list(payload.get("task")) or _as_list(payload.get("tasks"))
+            task_by_id = {t.get("id"): t for t in tasks}
+            counts = {"stored": 0, "unmatched": 0, "invalid": 0, "cancelled": 0}
+            errors: list[str] = []
+            sync = sync or Sync()
+            for ann in anns:
+                task_id = ann.get("task") if not isinstance(ann.get("task"), dict) else ann["task"].get("id")
+                task = task_by_id.get(task_id) or (tasks[0] if len(tasks) == 1 else {})
+                meta = task.get("meta") or {}
+                item = (Item.objects.filter(project=project, ls_task_id=task_id or task.get("id")).first()
+                        or Item.objects.filter(project=project, pk=meta.get(ITEM_KEY) or -1).first())
+                if item is None:
+                    counts["unmatched"] += 1
+                    continue
+                _store_ls_annotation(project=project, item=item, ann=ann, sync=sync, counts=counts, errors=errors)
+            result.update(counts)
+            result["errors"] = errors
+    else:
+        result["ignored"] = "action not handled"
+    WebhookEvent.objects.filter(pk=event.pk).update(processed=True, error="; ".join(result.get("errors", []))[:2000])
+    return result

@@ -1,0 +1,104 @@
+import json
+
+import pytest
+from django.urls import reverse
+
+from annotation import selectors, services
+from annotation.models import Annotation, Assignment
+from annotation.schemes import PRESETS
+
+from .helpers import make_collection, sft_label
+
+
+@pytest.fixture
+def project(db, curator, annotator, annotator2):
+    col = make_collection(n=4)
+    return services.project_create(name="Review", collection=col, scheme=PRESETS["sft_review"], overlap=1,
+                                   annotators=[annotator, annotator2], user=curator)
+
+
+def test_annotator_home_lists_only_own_queue(project, annotator_client, annotator):
+    r = annotator_client.get(reverse("annotation:home"))
+    assert r.status_code == 200
+    assert b"Review" in r.content and b"Start labelling" in r.content
+    assert b"All projects" not in r.content
+
+
+def test_annotator_cannot_open_others_assignment_or_project_pages(project, annotator_client, annotator2):
+    other = Assignment.objects.filter(annotator=annotator2).first()
+    assert annotator_client.get(reverse("annotation:label", args=[other.pk])).status_code == 404
+    assert annotator_client.post(reverse("annotation:label", args=[other.pk]), sft_label()).status_code == 404
+    assert annotator_client.get(reverse("annotation:project_detail", args=[project.pk])).status_code == 403
+    assert annotator_client.get(reverse("annotation:project_new")).status_code == 403
+    assert annotator_client.post(reverse("annotation:project_action", args=[project.pk, "adjudicate"])).status_code == 403
+    item = project.items.first()
+    assert annotator_client.get(reverse("annotation:adjudicate", args=[item.pk])).status_code == 403
+
+
+def test_annotator_cannot_see_other_projects(db, project, annotator, annotator_client, curator, django_user_model):
+    from tests.conftest import _make_user
+
+    other_ann = _make_user(django_user_model, "annotator9", "annotator")
+    other = services.project_create(name="Secret", collection=make_collection(name="other", n=2),
+                                    scheme=PRESETS["intent"], overlap=1, annotators=[other_ann], user=curator)
+    assert list(selectors.project_list(user=annotator)) == [project]
+    assert annotator_client.get(reverse("annotation:label_next", args=[other.pk])).status_code == 404
+    assert b"Secret" not in annotator_client.get(reverse("annotation:home")).content
+
+
+def test_label_flow_with_validation_and_skip(project, annotator_client, annotator):
+    queue = list(selectors.annotator_queue(user=annotator, project=project))
+    first = queue[0]
+    url = reverse("annotation:label", args=[first.pk])
+    r = annotator_client.get(url)
+    assert r.status_code == 200 and b"What helps with symptom" in r.content
+    r = annotator_client.post(url, {"relevance": "7", "accuracy": "3", "fluency": "3", "decision": "edit",
+                                    "edited_response": " "})
+    assert r.status_code == 400
+    assert b"Must be between 1 and 5" in r.content and b"Write the corrected response" in r.content
+    assert not Annotation.objects.exists()
+    r = annotator_client.post(url, {**sft_label(4, "edit"), "edited_response": "A better answer."})
+    assert r.status_code == 302
+    ann = Annotation.objects.get()
+    assert ann.label["edited_response"] == "A better answer." and ann.lead_time is not None
+    r = annotator_client.post(reverse("annotation:label", args=[queue[1].pk]), {"skip": "1"})
+    assert r.status_code == 302
+    assert Assignment.objects.get(pk=queue[1].pk).status == "skipped"
+
+
+def test_curator_dashboard_and_adjudication(project, curator_client, curator, annotator, annotator2):
+    for a in Assignment.objects.filter(item__project=project):
+        services.annotation_submit(item=a.item, annotator=a.annotator, label=sft_label(4))
+    r = curator_client.get(reverse("annotation:project_detail", args=[project.pk]))
+    assert r.status_code == 200
+    charts = json.loads(r.content.decode().split('type="application/json">')[1].split("</script>")[0])
+    assert {c["id"] for c in charts} >= {"progress", "speed"}
+    assert b"plotly/plotly.min.js" in r.content
+    item = project.items.first()
+    r = curator_client.post(reverse("annotation:adjudicate", args=[item.pk]),
+                            {"method": "curator", **sft_label(2, "reject")})
+    assert r.status_code == 302
+    assert item.adjudication.decided_by == curator and item.adjudication.final_label["decision"] == "reject"
+
+
+def test_curator_creates_project_from_form(db, curator_client, annotator, annotator2):
+    col = make_collection(name="formcol", n=3)
+    r = curator_client.post(reverse("annotation:project_new"), {
+        "name": "Intent pass", "collection": col.pk, "target": "sample", "preset": "intent",
+        "annotators": [annotator.pk, annotator2.pk], "overlap": 2, "agreement_threshold": 0.8})
+    assert r.status_code == 302, r.content[:2000]
+    r = curator_client.post(reverse("annotation:project_new"), {
+        "name": "Bad", "collection": col.pk, "target": "sample", "preset": "custom", "scheme_json": '{"fields": []}',
+        "annotators": [annotator.pk], "overlap": 1, "agreement_threshold": 0.8})
+    assert r.status_code == 400 and b"Invalid scheme" in r.content
+
+
+def test_webhook_rejects_bad_secret(client, settings, db):
+    settings.LABEL_STUDIO_WEBHOOK_SECRET = "s3cret"
+    url = reverse("annotation:labelstudio_webhook")
+    assert client.post(url, "{}", content_type="application/json").status_code == 403
+    assert client.post(url, "{}", content_type="application/json",
+                       headers={"X-Refinery-Webhook-Secret": "wrong"}).status_code == 403
+    r = client.post(url, json.dumps({"action": "PROJECT_UPDATED"}), content_type="application/json",
+                    headers={"X-Refinery-Webhook-Secret": "s3cret"})
+    assert r.status_code == 200 and r.json()["processed"] is True
