@@ -40,6 +40,7 @@ from ..splits import PIN_STRENGTH, UnionFind, assign_splits, near_duplicate_pair
 
 MANIFEST_VERSION = 1
 LABEL_CHUNK = 500
+LABEL_MAX_CHARS = 100  # longer strings in a label are free text (an edited answer), not a category
 JSONL_WRITERS = {"messages": messages_fmt, "alpaca": alpaca, "sharegpt": sharegpt}
 VALID_ROLES = ("system", "user", "assistant")
 
@@ -104,10 +105,28 @@ def validate_messages(messages: Any) -> str | None:
 
 
 def _label_text(value: Any) -> str | None:
+    """The categorical part of a final label, as one string (for filters, strata and charts).
+
+    Annotation labels are dicts (field → value): choice/taxonomy fields give the label; ratings, the
+    accept/reject/edit decision, spans and the edited response text are left out.
+    """
     if value in (None, "", [], {}):
         return None
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        try:
+            from annotation.schemes import DECISIONS
+        except ImportError:
+            DECISIONS = ("accept", "reject", "edit")
+        cats = {k: v for k, v in value.items()
+                if isinstance(v, str) and v and v not in DECISIONS and len(v) <= LABEL_MAX_CHARS
+                and not k.startswith("edited")}
+        if not cats:
+            return None
+        if len(cats) == 1:
+            return next(iter(cats.values()))
+        return "; ".join(f"{k}={cats[k]}" for k in sorted(cats))
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
