@@ -81,9 +81,9 @@ class LabelStudioServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 120.0) -> "LabelStudioServer":
+    def start(self, *, timeout: float = 120.0, port: int | None = None) -> "LabelStudioServer":
         exe = ls_binary()
-        wanted = free_port()
+        wanted = port or free_port()
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(

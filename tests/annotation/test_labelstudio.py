@@ -1,0 +1,173 @@
+"""Label Studio sync against a REAL Label Studio server (started once per test session)."""
+import threading
+import time
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from annotation import labelstudio, selectors, services
+from annotation.models import Annotation, Item, WebhookEvent
+from annotation.schemes import PRESETS, Scheme
+from refinery.models import Job
+
+from .conftest import ls_client_for
+from .helpers import make_collection, sft_label
+
+pytestmark = pytest.mark.labelstudio
+FAST = (0.2, 0.4, 0.8)
+
+
+def _project(curator, annotator, annotator2, n=4, name="LS review"):
+    col = make_collection(name=name.lower().replace(" ", "-"), n=n)
+    return services.project_create(name=name, collection=col, scheme=PRESETS["sft_review"], overlap=2,
+                                   annotators=[annotator, annotator2], user=curator)
+
+
+def _ls_tasks(server, project):
+    c = ls_client_for(server, "annotator1@example.com")
+    return list(c.tasks.list(project=project.ls_project_id))
+
+
+def _annotate_in_ls(server, email, task_id, label, scheme):
+    c = ls_client_for(server, email)
+    return c.annotations.create(id=task_id, result=scheme.to_labelstudio_result(label), lead_time=2.5)
+
+
+def test_every_preset_config_is_accepted_by_label_studio(ls):
+    c = labelstudio.get_client()
+    for name, scheme in PRESETS.items():
+        xml = Scheme.from_dict(scheme).to_labelstudio_xml()
+        p = c.projects.create(title=f"preset {name}", label_config=xml)
+        assert c.projects.get(id=p.id).label_config.strip() == xml.strip()
+
+
+def test_push_annotate_pull_agreement_and_idempotent_repush(ls, curator, annotator, annotator2):
+    project = _project(curator, annotator, annotator2)
+    scheme = project.parsed_scheme
+    result = labelstudio.project_push(project=project)
+    project.refresh_from_db()
+    assert result["created"] == 4 and project.ls_project_id
+    tasks = _ls_tasks(ls, project)
+    assert len(tasks) == 4
+    assert {t.meta["refinery_item"] for t in tasks} == set(project.items.values_list("id", flat=True))
+
+    # idempotent: nothing new; a changed sample updates its task in place
+    assert labelstudio.project_push(project=project) == {"ls_project_id": project.ls_project_id,
+                                                         "created": 0, "updated": 0, "unchanged": 4}
+    item = project.items.order_by("position").first()
+    item.sample.messages = [{"role": "user", "content": "Changed question?"},
+                            {"role": "assistant", "content": "Changed answer."}]
+    item.sample.save()
+    # a push that died after the import but before saving task ids must not duplicate either
+    Item.objects.filter(project=project).update(ls_task_id=None, ls_data_hash="")
+    result = labelstudio.project_push(project=project)
+    assert result["created"] == 0 and result["updated"] == 1 and result["unchanged"] == 3
+    tasks = {t.meta["refinery_item"]: t for t in _ls_tasks(ls, project)}
+    assert len(tasks) == 4 and "Changed question?" in tasks[item.pk].data["text"]
+
+    # two Label Studio users annotate through its API, with their own tokens
+    agree, disagree = list(tasks.values())[:3], list(tasks.values())[3]
+    for t in agree:
+        _annotate_in_ls(ls, "annotator1@example.com", t.id, sft_label(4, "accept"), scheme)
+        _annotate_in_ls(ls, "annotator2@example.com", t.id, sft_label(4, "accept"), scheme)
+    _annotate_in_ls(ls, "annotator1@example.com", disagree.id, sft_label(5, "accept"), scheme)
+    ann_edit = _annotate_in_ls(ls, "annotator2@example.com", disagree.id, sft_label(1, "edit", "Fixed."), scheme)
+
+    pulled = labelstudio.project_pull(project=project)
+    assert pulled["stored"] == 8 and pulled["unmatched"] == 0 and pulled["invalid"] == 0
+    assert Annotation.objects.filter(item__project=project, source="labelstudio").count() == 8
+    assert set(Annotation.objects.values_list("annotator__username", flat=True)) == {"annotator1", "annotator2"}
+    edited = Annotation.objects.get(ls_annotation_id=ann_edit.id)
+    assert edited.annotator == annotator2 and edited.label["edited_response"] == "Fixed."
+    assert edited.lead_time == 2.5
+
+    report = selectors.project_agreement_report(user=curator, project=project, bootstrap=False)
+    decision = next(f for f in report["fields"] if f["field"] == "decision")
+    assert decision["n_items"] == 4 and decision["percent_agreement"] == 0.75
+    queue = selectors.low_agreement_queue(user=curator, project=project)
+    assert [q["item_id"] for q in queue] == [disagree.meta["refinery_item"]]
+
+    # pulling again changes nothing; an annotation deleted in Label Studio is deleted here
+    assert labelstudio.project_pull(project=project)["stored"] == 8
+    assert Annotation.objects.count() == 8
+    labelstudio.get_client().annotations.delete(id=ann_edit.id)
+    again = labelstudio.project_pull(project=project)
+    assert again["deleted"] == 1 and Annotation.objects.count() == 7
+
+
+def test_cli_push_and_pull(ls, curator, annotator, annotator2, capsys):
+    project = _project(curator, annotator, annotator2, n=2, name="CLI project")
+    call_command("labelstudio", "push", "--project", str(project.pk))
+    project.refresh_from_db()
+    task = _ls_tasks(ls, project)[0]
+    _annotate_in_ls(ls, "annotator1@example.com", task.id, sft_label(3), project.parsed_scheme)
+    call_command("labelstudio", "pull", "--project", str(project.pk))
+    assert "pull:" in capsys.readouterr().out
+    assert Annotation.objects.filter(item__project=project).count() == 1
+    assert Job.objects.filter(kind="annotation.labelstudio_pull", status="succeeded").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhook_path(ls, live_server, curator, annotator, annotator2):
+    project = _project(curator, annotator, annotator2, n=2, name="Webhook project")
+    url = live_server.url + reverse("annotation:labelstudio_webhook")
+    labelstudio.project_push(project=project, webhook_url=url)
+    project.refresh_from_db()
+    assert project.ls_webhook_id
+    task = _ls_tasks(ls, project)[0]
+    ann = _annotate_in_ls(ls, "annotator1@example.com", task.id, sft_label(2, "reject"), project.parsed_scheme)
+    # Label Studio posts the webhook synchronously while creating the annotation
+    deadline = time.monotonic() + 10
+    while not Annotation.objects.filter(ls_annotation_id=ann.id).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stored = Annotation.objects.get(ls_annotation_id=ann.id)
+    assert stored.annotator == annotator and stored.label["decision"] == "reject"
+    assert WebhookEvent.objects.filter(action="ANNOTATION_CREATED", processed=True).exists()
+    # update, then delete, both through webhooks
+    c = ls_client_for(ls, "annotator1@example.com")
+    c.annotations.update(id=ann.id, result=project.parsed_scheme.to_labelstudio_result(sft_label(5, "accept")))
+    deadline = time.monotonic() + 10
+    while Annotation.objects.get(ls_annotation_id=ann.id).label["decision"] != "accept" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert Annotation.objects.get(ls_annotation_id=ann.id).label["relevance"] == 5
+    c.annotations.delete(id=ann.id)
+    deadline = time.monotonic() + 10
+    while Annotation.objects.filter(ls_annotation_id=ann.id).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Annotation.objects.filter(ls_annotation_id=ann.id).exists()
+
+
+def test_label_studio_down_mid_sync_retries_and_loses_nothing(ls, curator, annotator, annotator2):
+    project = _project(curator, annotator, annotator2, n=3, name="Outage project")
+    labelstudio.project_push(project=project)
+    project.refresh_from_db()
+    task = _ls_tasks(ls, project)[0]
+    _annotate_in_ls(ls, "annotator1@example.com", task.id, sft_label(4), project.parsed_scheme)
+    port = ls.port
+    ls.stop()
+    try:
+        # down for good: the job retries with back-off, then fails with a clear message; nothing written
+        job = services_job("annotation.labelstudio_pull", project, delays=[0.1, 0.2])
+        assert job.status == "failed" and "unreachable after 3 attempts" in job.error
+        assert sum("retry" in m["message"] for m in job.messages) == 2
+        assert Annotation.objects.count() == 0
+        # back while the sync is retrying: it completes and stores everything
+        restarter = threading.Timer(1.0, lambda: ls.start(port=port))
+        restarter.start()
+        job = services_job("annotation.labelstudio_pull", project, delays=[1, 2, 4, 8, 8])
+        restarter.join()
+    finally:
+        if not ls.healthy():
+            ls.start(port=port)
+    assert job.status == "succeeded", job.error
+    assert any("retry" in m["message"] for m in job.messages)
+    assert Annotation.objects.filter(item__project=project).count() == 1
+    assert labelstudio.project_push(project=project)["created"] == 0
+
+
+def services_job(kind, project, *, delays):
+    from refinery.jobs import job_run_inline
+
+    return job_run_inline(kind=kind, title="test", params={"project_id": project.pk, "delays": delays},
+                          progress_bar=False)
