@@ -1,0 +1,12 @@
+"""PII detection and scrubbing for Chinese and English text (used by the ``pii`` pipeline step).
+
+* ``checksums`` — GB 11643 resident IDs, Luhn + issuer prefixes, GB 32100 credit codes, SSN rules
+  (the checksum policy is documented there).
+* ``patterns`` — the structured detectors, OR-ed into one compiled regex with cheap validators.
+* ``names`` — person names: spaCy NER on candidate windows (English), jieba.posseg + surname and
+  cue rules (Chinese).
+* ``scrubber`` — ``PIIScrubber`` / ``ScrubResult`` / ``PLACEHOLDER_RE`` (usable without Django).
+"""
+from .scrubber import MODES, PII_TYPES, PLACEHOLDER_RE, Entity, PIIScrubber, ScrubResult, mask_value
+
+__all__ = ["MODES", "PII_TYPES", "PLACEHOLDER_RE", "Entity", "PIIScrubber", "ScrubResult", "mask_value"]

