@@ -121,7 +121,9 @@ def run_detail(request, pk: int):
                 "pii": dashboards.pii_figure(run),
             },
             "reasons": reasons,
-            "pii_counts": sorted((run.report.get("pii") or {}).items(), key=lambda kv: -kv[1]),
+            "pii_types": [(t, n, run.charts.get("pii_masked", {}).get(t, []))
+                          for t, n in sorted(dashboards.pii_counts(run).items(), key=lambda kv: -kv[1])],
+            "pii_records": (run.report.get("pii") or {}).get("records_with_pii", 0),
             "pii_examples": run.charts.get("pii_examples", []),
             "n_clusters": len(selectors.run_duplicate_clusters(run=run)),
         })

@@ -61,8 +61,17 @@ def length_figure(run: PipelineRun) -> dict:
                                             xaxis={"title": {"text": "characters"}})}
 
 
-def pii_figure(run: PipelineRun) -> dict | None:
+PII_COUNTER_PREFIX = "pii."  # the pii step counts entities as "pii.<TYPE>" (plus "records_with_pii")
+
+
+def pii_counts(run: PipelineRun) -> dict[str, int]:
+    """{TYPE: entities found} from the run report."""
     counts = run.report.get("pii") or {}
+    return {k.removeprefix(PII_COUNTER_PREFIX): v for k, v in counts.items() if k.startswith(PII_COUNTER_PREFIX)}
+
+
+def pii_figure(run: PipelineRun) -> dict | None:
+    counts = pii_counts(run)
     if not counts:
         return None
     items = sorted(counts.items(), key=lambda kv: -kv[1])

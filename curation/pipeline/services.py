@@ -221,6 +221,7 @@ class _ChartAggregator:
         self.lang = {"kept": Counter(), "rejected": Counter()}
         self.length = {"kept": Counter(), "rejected": Counter()}
         self.pii_examples: list[dict] = []
+        self.pii_masked: dict[str, list[str]] = {}
         self._placeholder_re = _placeholder_re()
 
     def _language(self, record: Record) -> str:
@@ -233,6 +234,13 @@ class _ChartAggregator:
         text = self._text(record)
         self.lang[kind][self._language(record)] += 1
         self.length[kind][_length_bin(len(text))] += 1
+        pii = (record.get("attrs") or {}).get("pii")
+        if isinstance(pii, dict) and isinstance(pii.get("examples"), dict):
+            for pii_type, values in pii["examples"].items():
+                bucket = self.pii_masked.setdefault(str(pii_type), [])
+                for value in values or []:
+                    if len(bucket) < PII_EXAMPLES // 2 and value not in bucket:
+                        bucket.append(str(value))
         if kind == "kept" and len(self.pii_examples) < PII_EXAMPLES and self._placeholder_re is not None:
             m = self._placeholder_re.search(text)
             if m:
@@ -246,6 +254,7 @@ class _ChartAggregator:
             "length_bins": LENGTH_BINS,
             "lengths": {k: [v.get(i, 0) for i in range(len(LENGTH_BINS))] for k, v in self.length.items()},
             "pii_examples": self.pii_examples,
+            "pii_masked": self.pii_masked,
         }
 
 

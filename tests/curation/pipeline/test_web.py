@@ -175,3 +175,21 @@ def test_annotators_cannot_see_or_run_pipelines(annotator_client, collection):
     assert annotator_client.post(reverse("curation:pipeline_run", args=[config.pk])).status_code == 403
     assert annotator_client.post(reverse("curation:pipeline_create"), {"collection": collection.pk, "name": "x"}).status_code == 403
     assert PipelineRun.objects.count() == 1 and PipelineConfig.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_pii_dashboard_shows_counts_by_type_and_masked_examples(curator_client, db):
+    coll = Collection.objects.create(name="pii")
+    texts = ["请联系张伟，手机13912345678，邮箱zhang.wei@example.com，谢谢。",
+             "Please email john.smith@example.org or call the clinic about the results of the test."]
+    for i, t in enumerate(texts):
+        Document.objects.create(collection=coll, record_index=i, text=t, content_hash=str(i))
+    config = pipeline_config_create(collection=coll, name="p", yaml_text="steps: [normalize, pii]\n")
+    run = pipeline_run_execute(run=pipeline_run_create(collection=coll, config=config, executor="local"))
+    outputs = selectors.run_document_outputs(run=run)
+    assert all("example.org" not in t and "example.com" not in t and "13912345678" not in t for t in outputs.values())
+    html = curator_client.get(reverse("curation:run_detail", args=[run.pk])).content.decode()
+    assert 'id="fig-pii"' in html and 'id="pii-types"' in html
+    assert "<strong>EMAIL</strong>" in html and "<strong>PHONE</strong>" in html
+    assert "[EMAIL_1]" in html  # scrubbed text examples show the placeholders
+    assert "john.smith@example.org" not in html and "13912345678" not in html
