@@ -47,3 +47,26 @@ def test_cli_shows_a_progress_bar(tmp_path, capsys):
     call_command("ingest", str(tmp_path / "p.txt"), "--collection", "pb", "--create", stdout=out)
     err = capsys.readouterr().err
     assert "Ingesting files" in err and "1/1" in err
+
+
+def test_cancelling_the_ingest_job_stops_between_files_and_keeps_finished_ones(tmp_path, monkeypatch):
+    """Each file is its own transaction: files done before the cancel stay, the rest are not touched."""
+    from curation.ingest import services
+    from refinery.jobs import job_create, job_execute
+
+    for i in range(4):
+        write(tmp_path, f"in/{i}.txt", f"document number {i}")
+    coll = Collection.objects.create(name="cancel")
+    job = job_create(kind="curation.ingest", title="t", params={"collection_id": coll.pk, "paths": [str(tmp_path / "in")]})
+    real = services._ingest_item
+
+    def ingest_then_cancel_after_second(collection, item):
+        report = real(collection, item)
+        if item.name.endswith("1.txt"):
+            Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+        return report
+
+    monkeypatch.setattr(services, "_ingest_item", ingest_then_cancel_after_second)
+    job = job_execute(job.pk)
+    assert job.status == Job.Status.CANCELLED
+    assert sorted(Document.objects.values_list("text", flat=True)) == ["document number 0", "document number 1"]
