@@ -1,0 +1,152 @@
+"""Agreement math cross-checked against scikit-learn, statsmodels and krippendorff."""
+import json
+import math
+
+import krippendorff
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import aggregate_raters
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+from annotation import agreement as A
+
+
+def random_ratings(seed, n_items=150, n_ann=4, K=5, p_missing=0.25, p_copy=0.55):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, K, n_items)
+    R = np.where(rng.random((n_items, n_ann)) < p_copy, truth[:, None], rng.integers(0, K, (n_items, n_ann)))
+    R = R.astype(np.int32)
+    R[rng.random(R.shape) < p_missing] = A.MISSING
+    return R
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval"])
+def test_alpha_matches_krippendorff(seed, level):
+    R = random_ratings(seed)
+    ref = krippendorff.alpha(reliability_data=np.where(R < 0, np.nan, R).T.astype(float),
+                             level_of_measurement=level, value_domain=list(range(5)))
+    assert A.krippendorff_alpha(R, 5, level=level) == pytest.approx(ref, abs=1e-9)
+
+
+def test_alpha_interval_uses_category_values():
+    R = random_ratings(7, K=4)
+    values = np.array([1.0, 2.0, 4.0, 8.0])
+    ref = krippendorff.alpha(reliability_data=np.where(R < 0, np.nan, values[np.clip(R, 0, None)]).T,
+                             level_of_measurement="interval")
+    assert A.krippendorff_alpha(R, 4, level="interval", values=values) == pytest.approx(ref, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+def test_cohen_matches_sklearn_on_pairs_with_missing(seed, weights):
+    R = random_ratings(seed)
+    pairs = A.pairwise_cohen(R, 5, weights=weights)
+    assert len(pairs) == 6
+    for (i, j), value in pairs.items():
+        m = (R[:, i] >= 0) & (R[:, j] >= 0)
+        ref = cohen_kappa_score(R[m, i], R[m, j], weights=weights, labels=list(range(5)))
+        assert value == pytest.approx(ref, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_fleiss_matches_statsmodels_on_complete_items(seed):
+    R = random_ratings(seed)
+    full = (R >= 0).all(1)
+    table, _ = aggregate_raters(R[full], n_cat=5)
+    assert A.fleiss_kappa(R, 5) == pytest.approx(sm_fleiss(table, method="fleiss"), abs=1e-12)
+
+
+def test_percent_agreement_by_hand():
+    R = np.array([[0, 0, 0], [0, 1, -1], [1, 1, 2], [-1, -1, 2]], dtype=np.int32)
+    # item 1: 3/3 pairs; item 2: 0/1; item 3: 1/3; item 4 has one label (ignored)
+    assert A.percent_agreement(R) == pytest.approx((1 + 0 + 1 / 3) / 3)
+    assert A.item_agreement(R)[:3] == pytest.approx([1, 0, 1 / 3])
+    assert math.isnan(A.item_agreement(R)[3])
+
+
+def test_edge_all_agree_on_one_label():
+    R = np.zeros((10, 3), dtype=np.int32)
+    assert A.cohen_kappa(R[:, 0], R[:, 1]) == 1.0
+    assert A.fleiss_kappa(R) == 1.0
+    assert A.krippendorff_alpha(R) == 1.0
+    assert A.percent_agreement(R) == 1.0
+
+
+def test_edge_single_item_and_single_annotator():
+    one_item = np.array([[0, 1, 1]], dtype=np.int32)
+    assert A.percent_agreement(one_item) == pytest.approx(1 / 3)
+    assert A.fleiss_kappa(one_item, 2) == pytest.approx(
+        sm_fleiss(aggregate_raters(one_item, n_cat=2)[0]), abs=1e-12)
+    one_ann = np.array([[0], [1], [1]], dtype=np.int32)
+    assert math.isnan(A.percent_agreement(one_ann))
+    assert math.isnan(A.fleiss_kappa(one_ann))
+    assert math.isnan(A.krippendorff_alpha(one_ann))
+    assert A.pairwise_cohen(one_ann) == {}
+
+
+def test_per_label_and_consensus_and_bootstrap():
+    R = random_ratings(5, n_items=400, n_ann=3, K=3, p_missing=0.1, p_copy=0.8)
+    per = A.per_label_agreement(R, 3)
+    assert [d["category"] for d in per] == [0, 1, 2]
+    assert sum(d["share"] for d in per) == pytest.approx(1.0)
+    for d in per:  # each equals alpha of the binarised matrix
+        B = np.where(R < 0, -1, (R == d["category"]).astype(np.int32))
+        assert d["alpha"] == pytest.approx(A.krippendorff_alpha(B, 2), abs=1e-12)
+    cons = A.annotator_vs_consensus(R, 3)
+    assert set(cons) == {0, 1, 2} and all(0.5 < c["kappa"] <= 1 for c in cons.values())
+    point = A.krippendorff_alpha(R, 3)
+    lo, hi = A.bootstrap_ci(R, 3, n_boot=300)
+    assert lo < point < hi and hi - lo < 0.2
+    plo, phi = A.bootstrap_ci(R, 3, metric="percent_agreement", n_boot=300)
+    assert plo < A.percent_agreement(R, 3) < phi
+    flo, fhi = A.bootstrap_ci(R, 3, metric="fleiss_kappa", n_boot=300)
+    assert flo < A.fleiss_kappa(R, 3) < fhi
+
+
+def test_encode_keeps_last_label_and_sorts():
+    r = A.encode(["i2", "i1", "i1", "i1"], ["b", "a", "b", "a"], ["x", "y", "x", "x"])
+    assert list(r.items) == ["i1", "i2"] and list(r.annotators) == ["a", "b"] and list(r.categories) == ["x", "y"]
+    assert r.data.tolist() == [[0, 0], [-1, 0]]
+
+
+def _write(tmp_path, rows):
+    p = tmp_path / "annotations.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return p
+
+
+def test_cli_prints_the_json_object(tmp_path, capsys):
+    rows = [{"item": i, "annotator": a, "label": lab} for i, labs in enumerate(
+        [("pos", "pos", "neg"), ("neg", "neg", "neg"), ("pos", None, "pos"), ("neg", "pos", "neg")])
+        for a, lab in zip(("zoe", "amy", "bob"), labs)]
+    call_command("agreement", "--input", str(_write(tmp_path, rows)))
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "percent_agreement",
+                         "n_items", "n_annotators"]
+    assert set(out["cohen_kappa"]) == {"amy|bob", "amy|zoe", "bob|zoe"}
+    assert out["n_items"] == 4 and out["n_annotators"] == 3
+    codes = {"neg": 0, "pos": 1}
+    R = np.array([[codes.get(r["label"], -1) for r in rows if r["item"] == i] for i in range(4)], dtype=np.int32)
+    R = R[:, [1, 2, 0]]  # amy, bob, zoe
+    ref = krippendorff.alpha(reliability_data=np.where(R < 0, np.nan, R).T.astype(float), level_of_measurement="nominal")
+    assert out["krippendorff_alpha"] == pytest.approx(ref, abs=1e-6)
+    m = (R[:, 0] >= 0) & (R[:, 2] >= 0)
+    assert out["cohen_kappa"]["amy|zoe"] == pytest.approx(cohen_kappa_score(R[m, 0], R[m, 2]), abs=1e-6)
+
+
+def test_cli_ordinal_and_errors(tmp_path, capsys):
+    rows = [{"item": i, "annotator": a, "label": (i % 5) + 1 + (a == "b" and i % 3 == 0)}
+            for i in range(30) for a in "abc"]
+    call_command("agreement", "--input", str(_write(tmp_path, rows)), "--level", "ordinal")
+    out = json.loads(capsys.readouterr().out)
+    assert 0.5 < out["krippendorff_alpha"] < 1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"item": 1, "annotator": "a", "label": "x"}\n{"item": 2}\n')
+    with pytest.raises(CommandError, match="line 2: needs the keys"):
+        call_command("agreement", "--input", str(bad))
+    with pytest.raises(CommandError, match="numeric labels"):
+        call_command("agreement", "--input", str(_write(tmp_path, [{"item": 1, "annotator": "a", "label": "x"}])),
+                     "--level", "interval")
