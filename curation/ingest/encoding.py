@@ -21,8 +21,19 @@ _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Share of decoded non-ASCII characters that must be CJK for a GB18030 decode to be believed.
 GB_MIN_CJK_SHARE = 0.6
+# Share of those that must be in GB2312 (the 6,763 common simplified hanzi + symbols): other encodings
+# (Shift-JIS, Big5) also decode as GB18030, but into rare characters from the GBK extension area.
+GB_MIN_GB2312_SHARE = 0.8
 # Share of control characters above which decoded "text" is treated as binary.
 MAX_CONTROL_SHARE = 0.01
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -86,8 +97,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         text = None
     if text is not None:
-        non_ascii = [c for c in text if ord(c) > 127]
-        if non_ascii and sum(1 for c in non_ascii if _CJK.match(c)) >= GB_MIN_CJK_SHARE * len(non_ascii):
+        non_ascii = [c for c in text[:20000] if ord(c) > 127]
+        if (non_ascii and sum(1 for c in non_ascii if _CJK.match(c)) >= GB_MIN_CJK_SHARE * len(non_ascii)
+                and sum(1 for c in non_ascii if _in_gb2312(c)) >= GB_MIN_GB2312_SHARE * len(non_ascii)):
             _check_text(text, "gb18030")
             return text, "gb18030"
     from charset_normalizer import from_bytes

@@ -192,3 +192,14 @@ def test_oversize_file_is_refused_with_the_limit(tmp_path, settings):
     report = ingest_one(make_collection(), write(tmp_path, "big.txt", "x" * 1001))
     assert report.status == ERROR and "too large" in report.message and "REFINERY_MAX_FILE_MB" in report.message
     assert SourceFile.objects.count() == 0
+
+
+@pytest.mark.parametrize("text,encoding", [
+    ("Le café est très bon. Ça coûte 3 €. À bientôt, garçon !", "cp1252"),
+    ("日本語のテキストです。よろしくお願いします。", "shift_jis"),
+    ("繁體中文的客服說明，請稍候。", "big5"),
+])
+def test_other_legacy_encodings_are_not_mistaken_for_gbk(tmp_path, text, encoding):
+    report = ingest_one(make_collection(), write(tmp_path, "legacy.txt", text, encoding=encoding))
+    _, doc = _doc(report)
+    assert doc.text == text
