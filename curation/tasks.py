@@ -49,3 +49,9 @@ def pipeline_run_job(ctx: JobContext, *, run_id: int) -> dict:
     run = pipeline_run_execute(run=run, ctx=ctx)
     ctx.log(f"{run.n_input} records in, {run.n_output} kept, {run.n_rejected} rejected in {run.seconds:.1f}s")
     return {"run_id": run.pk, "input": run.n_input, "output": run.n_output, "rejected": run.n_rejected}
+
+
+# ---- samples, builders, augmentation (augment area)
+from .augment.services import JOB_KIND as AUGMENT_JOB_KIND, augment_job  # noqa: E402
+
+job_handler(AUGMENT_JOB_KIND)(augment_job)

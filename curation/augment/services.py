@@ -1,0 +1,182 @@
+"""Augment a collection's samples: selected share of eligible samples → new samples (origin augmented).
+
+Eligible = not pinned to a held-out split (validation/test) and not itself augmented. Every new sample
+gets ``parent`` and ``method``; its split is the parent's (train or unassigned), never a held-out one.
+All new samples of a run are written in one transaction at the end (a cancelled run writes nothing).
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from curation.hashing import messages_hash
+from curation.models import Collection, EntityList, Sample
+from refinery.jobs import JobContext, JobError, job_start
+from refinery.models import audit_log
+
+from .base import AugmentContext, GlossaryEntry, Item, get_augmenter
+
+JOB_KIND = "curation.augment"
+HELD_OUT_SPLITS = (Sample.Split.VALIDATION, Sample.Split.TEST)
+BATCH_SIZE = 16
+DEFAULT_SEED = 13
+
+
+def collection_glossary(*, collection: Collection) -> list[GlossaryEntry]:
+    """The collection's glossary terms as GlossaryEntry (empty until the glossary app has terms)."""
+    try:
+        from curation.selectors import glossary_terms
+    except ImportError:
+        return []
+    return [GlossaryEntry(t.canonical, tuple(t.variants or ()), tuple(t.synonyms or ()))
+            for t in glossary_terms(collection=collection)]
+
+
+def collection_entity_lists(*, collection: Collection) -> dict[str, list[str]]:
+    return {e.entity_type: [str(v) for v in e.values] for e in EntityList.objects.filter(collection=collection)}
+
+
+def entity_list_set(*, collection: Collection, entity_type: str, values: list[str], user=None) -> EntityList:
+    values = [v.strip() for v in values if v and v.strip()]
+    if not entity_type.strip():
+        raise ValueError("Entity type is required")
+    obj, _ = EntityList.objects.get_or_create(collection=collection, entity_type=entity_type.strip(),
+                                              defaults={"values": values, "created_by": user, "updated_by": user})
+    if obj.values != values:
+        obj.values = values
+        obj.updated_by = user
+        obj.save()
+    return obj
+
+
+def augmentation_eligible(*, collection: Collection) -> QuerySet[Sample]:
+    return (Sample.objects.filter(collection=collection).exclude(split__in=HELD_OUT_SPLITS)
+            .exclude(origin=Sample.Origin.AUGMENTED))
+
+
+def sample_item(sample: Sample) -> Item:
+    return Item(key=str(sample.pk), messages=sample.messages, language=sample.language or "",
+                intent=sample.intent or "", entities=sample.entities or {})
+
+
+def parse_methods(methods: str | list[str]) -> list[str]:
+    from .base import augment_methods
+
+    names = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
+    valid = augment_methods()
+    bad = [m for m in names if m not in valid]
+    if not names or bad:
+        raise ValueError(f"Unknown augmentation method(s) {', '.join(bad) or '(none given)'}. "
+                         f"Valid methods: {', '.join(sorted(valid))}")
+    return names
+
+
+def samples_augment(*, collection: Collection, methods: list[str], ratio: float, options: dict[str, dict] | None = None,
+                    seed: int = DEFAULT_SEED, user=None, ctx: JobContext | None = None) -> dict[str, Any]:
+    """Run each method over ``ratio`` of the eligible samples; returns per-method acceptance statistics."""
+    if not 0 < ratio <= 1:
+        raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+    methods = parse_methods(methods)
+    options = options or {}
+    augmenters = {m: get_augmenter(m, **options.get(m, {})) for m in methods}
+    actx = AugmentContext(glossary=collection_glossary(collection=collection),
+                          entity_lists=collection_entity_lists(collection=collection), seed=seed)
+    eligible = list(augmentation_eligible(collection=collection).order_by("id"))
+    n_pick = min(len(eligible), math.ceil(ratio * len(eligible)))
+    picked = sorted(random.Random(seed).sample(eligible, n_pick), key=lambda s: s.pk)
+    known_hashes = set(Sample.objects.filter(collection=collection).values_list("content_hash", flat=True))
+    new_samples: list[Sample] = []
+    stats: dict[str, Any] = {"collection": collection.name, "eligible": len(eligible), "selected": n_pick,
+                             "held_out_skipped": Sample.objects.filter(collection=collection,
+                                                                       split__in=HELD_OUT_SPLITS).count(),
+                             "methods": {}}
+    total = n_pick * len(methods)
+    done = 0
+    for method, augmenter in augmenters.items():
+        t0 = time.perf_counter()
+        reasons: Counter = Counter()
+        similarities: list[float] = []
+        accepted = 0
+        for start in range(0, n_pick, BATCH_SIZE):
+            batch = picked[start:start + BATCH_SIZE]
+            outcomes = augmenter.augment([sample_item(s) for s in batch], actx)
+            for parent, outcome in zip(batch, outcomes):
+                similarities += [s for s in outcome.details.get("similarity", [])] if outcome.details else []
+                if not outcome.variants:
+                    reasons[outcome.reason or "rejected"] += 1
+                    continue
+                kept_any = False
+                for variant in outcome.variants:
+                    if variant.details.get("similarity") is not None:
+                        similarities.append(variant.details["similarity"])
+                    h = messages_hash(variant.messages)
+                    if h in known_hashes:
+                        reasons["duplicate"] += 1
+                        continue
+                    known_hashes.add(h)
+                    kept_any = True
+                    new_samples.append(_child(parent, variant, method, h, user))
+                accepted += kept_any
+            done += len(batch)
+            if ctx is not None:
+                ctx.progress(done, total, stage=f"Augmenting: {method}")
+        n_new = sum(1 for s in new_samples if s.method == method)
+        stats["methods"][method] = {
+            "attempted": n_pick, "accepted": accepted, "new_samples": n_new,
+            "acceptance_rate": round(accepted / n_pick, 4) if n_pick else None,
+            "rejected": dict(reasons), "similarities": similarities, "seconds": round(time.perf_counter() - t0, 2),
+        }
+        if ctx is not None:
+            ctx.log(f"{method}: {accepted}/{n_pick} accepted, {n_new} new samples; rejected {dict(reasons)}")
+    with transaction.atomic():
+        Sample.objects.bulk_create(new_samples, batch_size=500)
+        if new_samples:
+            audit_log(obj=collection, action="augment", user=user,
+                      summary=f"Augmented {collection.name}: {len(new_samples)} new samples ({', '.join(methods)})",
+                      details={m: {k: v for k, v in s.items() if k != "similarities"}
+                               for m, s in stats["methods"].items()})
+    stats["new_samples"] = len(new_samples)
+    return stats
+
+
+def _child(parent: Sample, variant, method: str, content_hash: str, user) -> Sample:
+    meta = {k: v for k, v in (parent.meta or {}).items() if k not in ("entity_spans", "cot")}
+    meta["augment"] = {"method": method, **variant.details}
+    return Sample(
+        collection_id=parent.collection_id, messages=variant.messages, origin=Sample.Origin.AUGMENTED,
+        method=method, parent=parent, source_document_id=parent.source_document_id,
+        source_file_id=parent.source_file_id, intent=parent.intent,
+        entities=variant.entities if variant.entities is not None else parent.entities,
+        domain=parent.domain, language=parent.language,
+        split=parent.split if parent.split not in HELD_OUT_SPLITS else "",
+        content_hash=content_hash, meta=meta, created_by=user, updated_by=user,
+    )
+
+
+def augment_start(*, collection: Collection, methods: list[str], ratio: float, options: dict | None = None,
+                  seed: int = DEFAULT_SEED, user=None):
+    """Queue an augmentation job (web); validates the request first so errors show on the form."""
+    methods = parse_methods(methods)
+    if not 0 < ratio <= 1:
+        raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+    return job_start(kind=JOB_KIND, title=f"Augment {collection.name}: {', '.join(methods)} ({ratio:.0%})",
+                     params={"collection_id": collection.pk, "methods": methods, "ratio": ratio,
+                             "options": options or {}, "seed": seed}, user=user, target=collection)
+
+
+def augment_job(ctx: JobContext, *, collection_id: int, methods: list[str], ratio: float, options: dict | None = None,
+                seed: int = DEFAULT_SEED) -> dict:
+    collection = Collection.objects.filter(pk=collection_id).first()
+    if collection is None:
+        raise JobError(f"Collection {collection_id} no longer exists.")
+    try:
+        return samples_augment(collection=collection, methods=methods, ratio=ratio, options=options, seed=seed,
+                               user=ctx.job.created_by, ctx=ctx)
+    except ValueError as exc:
+        raise JobError(str(exc)) from exc

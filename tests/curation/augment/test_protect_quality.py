@@ -1,0 +1,26 @@
+from curation.augment.protect import PLACEHOLDER_RE, protected_spans, spans_preserved
+from curation.augment.quality import SIMILARITY_BAND, similarity, similarity_gate
+
+
+def test_protected_spans_cover_placeholders_numbers_and_terms():
+    text = "Refund 300.50 yuan to [PERSON_1] for the Visa Platinum card"
+    spans = [text[s:e] for s, e in protected_spans(text, ["Visa Platinum"])]
+    assert spans == ["300.50", "[PERSON_1]", "Visa Platinum"]
+    assert PLACEHOLDER_RE.fullmatch("[PHONE_2]")
+
+
+def test_spans_preserved_detects_a_changed_number_or_placeholder():
+    original = "Pay 300 yuan to [PERSON_1]"
+    assert spans_preserved(original, "Transfer 300 yuan to [PERSON_1] now")
+    assert not spans_preserved(original, "Pay 30 yuan to [PERSON_1]")
+    assert not spans_preserved(original, "Pay 300 yuan to John")
+    assert not spans_preserved("我的信用卡", "我的贷记卡", ["信用卡"])
+
+
+def test_similarity_band_rejects_copies_and_drifts():
+    original = "How do I reset the password of my online banking account?"
+    assert similarity_gate(original, original).reason == "copy"
+    assert similarity_gate(original, "The weather is lovely in spring.").reason == "drift"
+    para = similarity_gate(original, "How can I reset my online banking account password?")
+    assert para.accepted and SIMILARITY_BAND[0] <= para.similarity < SIMILARITY_BAND[1]
+    assert similarity("我想查询账户余额", "我想查一下账户的余额") > similarity("我想查询账户余额", "今天天气很好")
