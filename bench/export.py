@@ -55,7 +55,7 @@ def refinery_export(src: Path, out: Path) -> dict[str, float]:
         write_jsonl_atomic(out / f"{fmt}.jsonl", iter_jsonl(src), writer.convert)
         times[fmt] = time.perf_counter() - t
     t = time.perf_counter()
-    hf.write_parquet(out / "train.parquet", iter_jsonl(src))
+    hf.write_parquet(out / "train.parquet", src)
     times["parquet"] = time.perf_counter() - t
     return times
 

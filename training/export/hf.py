@@ -1,52 +1,46 @@
 """Hugging Face datasets: parquet per split (streamed in row groups) and a ``save_to_disk`` DatasetDict."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from .base import FileStats, Record, file_sha256
+from .base import FileStats, file_sha256
 
 FORMAT = "hf"
-ROW_GROUP = 5000
-SCHEMA = pa.schema([
-    ("id", pa.string()),
-    ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
-    ("meta", pa.string()),  # JSON text: keeps heterogeneous metadata loadable as one column type
+BLOCK_BYTES = 8 << 20  # JSON parsed in 8 MB blocks: memory stays bounded whatever the file size
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+# The canonical record's meta (see training.services.datasets._canonical); missing keys read as null.
+META = pa.struct([
+    ("sample_id", pa.int64()), ("origin", pa.string()), ("method", pa.string()), ("domain", pa.string()),
+    ("language", pa.string()), ("intent", pa.string()), ("label", pa.string()), ("agreement", pa.float64()),
+    ("quality", pa.float64()), ("source_file", pa.int64()), ("source_file_name", pa.string()),
+    ("source_document", pa.int64()), ("pipeline_run", pa.int64()), ("parent", pa.int64()), ("group", pa.string()),
 ])
+SCHEMA = pa.schema([("id", pa.string()), ("messages", pa.list_(MESSAGE)), ("meta", META)])
 
 
-def _batch(rows: list[Record]) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pydict({
-        "id": [r["id"] for r in rows],
-        "messages": [r["messages"] for r in rows],  # canonical messages are exactly {role, content}
-        "meta": [json.dumps(r.get("meta") or {}, ensure_ascii=False) for r in rows],
-    }, schema=SCHEMA)
-
-
-def write_parquet(path: Path, records: Iterable[Record]) -> FileStats:
-    """Stream ``records`` into a parquet file (temp name, then rename)."""
+def write_parquet(path: Path, src: Path) -> FileStats:
+    """Convert a canonical JSONL file to parquet with Arrow's streaming JSON reader (temp name, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     stats = FileStats()
     try:
         with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
-            rows: list[Record] = []
-            for rec in records:
-                rows.append(rec)
-                if len(rows) >= ROW_GROUP:
-                    writer.write_batch(_batch(rows))
-                    stats.rows += len(rows)
-                    rows = []
-            if rows or stats.rows == 0:
-                writer.write_batch(_batch(rows))
-                stats.rows += len(rows)
+            if Path(src).stat().st_size:
+                reader = pa_json.open_json(
+                    src, read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES),
+                    parse_options=pa_json.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore"))
+                for batch in reader:
+                    writer.write_batch(batch)
+                    stats.rows += batch.num_rows
+            else:
+                writer.write_table(SCHEMA.empty_table())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -380,7 +380,7 @@ def write_formats(folder: Path, *, name: str, card_manifest: dict | None = None)
                                             writer.convert).as_dict()
     for split in SPLITS:
         rel = f"parquet/{split}.parquet"
-        files[rel] = hf.write_parquet(folder / rel, iter_jsonl(folder / "data" / f"{split}.jsonl")).as_dict()
+        files[rel] = hf.write_parquet(folder / rel, folder / "data" / f"{split}.jsonl").as_dict()
     info = llamafactory.dataset_info(name=name, files={
         "messages": {s: f"data/{s}.jsonl" for s in SPLITS},
         "alpaca": {s: f"alpaca/{s}.jsonl" for s in SPLITS},
@@ -535,12 +535,13 @@ def dataset_version_export(*, version: DatasetVersion, fmt: str, out_dir: Path, 
     files: dict[str, dict] = {}
     it: Iterable[str] = SPLITS if ctx is None else ctx.track(SPLITS, stage=f"Exporting {fmt}")
     for split in it:
-        rows = iter_jsonl(version.split_file(split))
         if fmt in JSONL_WRITERS:
             writer = JSONL_WRITERS[fmt]
-            files[f"{split}.jsonl"] = write_jsonl_atomic(out_dir / f"{split}.jsonl", rows, writer.convert).as_dict()
+            files[f"{split}.jsonl"] = write_jsonl_atomic(out_dir / f"{split}.jsonl", iter_jsonl(version.split_file(split)),
+                                                         writer.convert).as_dict()
         else:
-            files[f"parquet/{split}.parquet"] = hf.write_parquet(out_dir / "parquet" / f"{split}.parquet", rows).as_dict()
+            files[f"parquet/{split}.parquet"] = hf.write_parquet(out_dir / "parquet" / f"{split}.parquet",
+                                                                 version.split_file(split)).as_dict()
     name = _lf_name(version.collection.name, version.number)
     if fmt == "hf":
         hf.save_to_disk(out_dir / "hf", {s: out_dir / "parquet" / f"{s}.parquet" for s in SPLITS})

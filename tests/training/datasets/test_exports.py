@@ -64,7 +64,7 @@ def test_hf_export_load_from_disk_parquet_and_card(collection, tmp_path):
     assert set(dd) == set(SPLITS)
     assert dd["train"].num_rows == version.n_train
     first = dd["train"][0]
-    assert first["messages"][-1]["role"] == "assistant" and json.loads(first["meta"])["sample_id"] == int(first["id"])
+    assert first["messages"][-1]["role"] == "assistant" and first["meta"]["sample_id"] == int(first["id"])
     pq = datasets.load_dataset("parquet", data_files={s: str(out / "parquet" / f"{s}.parquet") for s in SPLITS},
                                cache_dir=str(tmp_path / "hf-cache"))
     assert pq["test"].num_rows == version.n_test

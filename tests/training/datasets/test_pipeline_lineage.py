@@ -68,12 +68,12 @@ def _all_export_text(folder) -> str:
         if path.suffix in (".jsonl", ".json", ".md"):
             parts.append(path.read_text(encoding="utf-8"))
         elif path.suffix == ".parquet":
-            parts.append(json.dumps(pq.read_table(path).to_pylist(), ensure_ascii=False))
+            parts.append(json.dumps(pq.read_table(path).to_pylist(), ensure_ascii=False, default=str))
         elif path.suffix == ".arrow":
             import pyarrow as pa
 
             with pa.memory_map(str(path)) as src:
-                parts.append(json.dumps(pa.ipc.open_stream(src).read_all().to_pylist(), ensure_ascii=False))
+                parts.append(json.dumps(pa.ipc.open_stream(src).read_all().to_pylist(), ensure_ascii=False, default=str))
     return "\n".join(parts)
 
 
