@@ -78,11 +78,11 @@ def test_collection_detail_stats_files_and_chart(filled, curator_client):
 def test_document_browser_search_filters_pagination(filled, curator_client):
     url = reverse("curation:document_list", args=[filled.pk])
     page = curator_client.get(url, {"q": "blood pressure"}).content.decode()
-    assert "High blood pressure" in page and "高血压" not in page and "1 document " in page
+    assert "High <mark>blood</mark> <mark>pressure</mark>" in page and "高血压" not in page and "1 document " in page
     page = curator_client.get(url, {"q": "血压"}).content.decode()
-    assert "高血压患者" in page and "High blood" not in page
+    assert "高<mark>血压</mark>患者" in page and "High blood" not in page
     page = curator_client.get(url, {"q": "测量血压"}).content.decode()
-    assert "高血压患者" in page
+    assert "<mark>测量血压</mark>" in page
     page = curator_client.get(url, {"language": "en"}).content.decode()
     assert "High blood" in page and "高血压患者" not in page
     zh_file = SourceFile.objects.get(name="c/zh.txt")
@@ -155,3 +155,12 @@ def test_upload_without_files_or_too_large(filled, curator_client, settings):
     resp = curator_client.post(url, {"files": [SimpleUploadedFile("a.txt", b"more than ten bytes")]})
     assert resp.status_code == 400 and "too large" in resp.content.decode()
     assert not Job.objects.exists()
+
+
+def test_search_results_mark_terms_and_escape_text(filled, curator_client):
+    Document.objects.create(collection=filled, title="xss", content_hash="x",
+                            text="<b>bold</b> claim: " + "filler " * 40 + "the Salt <script>alert(1)</script> tail")
+    page = curator_client.get(reverse("curation:document_list", args=[filled.pk]), {"q": "salt"}).content.decode()
+    assert "<mark>Salt</mark>" in page and "<mark>salt</mark>" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>bold</b>" not in page
