@@ -88,3 +88,67 @@ def _messages_text(messages) -> str:
     from .pipeline.base import record_text
 
     return record_text({"messages": messages or []})
+
+
+# ---- glossary, quality classifier (steps area) ---------------------------------------------------
+def glossary_terms(*, collection: Collection) -> QuerySet:
+    """The collection's glossary terms, by canonical term."""
+    from .models import GlossaryTerm
+
+    return GlossaryTerm.objects.filter(collection=collection).order_by("canonical")
+
+
+def glossary_terms_for_step(*, collection_name: str) -> list[dict]:
+    """Terms in the glossary step's format for the named collection (raises StepConfigError if unknown)."""
+    from .pipeline.base import StepConfigError
+
+    collection = Collection.objects.filter(name=collection_name).first()
+    if collection is None:
+        raise StepConfigError(f"glossary: no collection named {collection_name!r}")
+    return [t.as_dict() for t in glossary_terms(collection=collection)]
+
+
+def quality_examples(*, collection: Collection) -> QuerySet:
+    from .models import QualityExample
+
+    return QualityExample.objects.filter(collection=collection).select_related("document")
+
+
+def quality_example_counts(*, collection: Collection) -> dict[str, int]:
+    from django.db.models import Count
+
+    counts = dict(quality_examples(collection=collection).values_list("label").annotate(n=Count("id")).values_list("label", "n"))
+    return {"accepted": counts.get("accepted", 0), "rejected": counts.get("rejected", 0)}
+
+
+def quality_documents(*, collection: Collection, label: str = "") -> QuerySet:
+    """Active documents with their quality label annotated (``quality_label``; "" when unlabelled).
+
+    ``label``: "" all, "accepted", "rejected" or "unlabelled"."""
+    from django.db.models import OuterRef, Subquery
+
+    from .models import Document, QualityExample
+
+    labels = QualityExample.objects.filter(document=OuterRef("pk")).values("label")[:1]
+    qs = (Document.objects.filter(collection=collection, status=Document.Status.ACTIVE)
+          .annotate(quality_label=Subquery(labels)).order_by("id"))
+    if label in ("accepted", "rejected"):
+        qs = qs.filter(quality_label=label)
+    elif label == "unlabelled":
+        qs = qs.filter(quality_label__isnull=True)
+    return qs
+
+
+def quality_classifier_active(*, collection: Collection | None = None, collection_name: str | None = None):
+    """The collection's active trained classifier, or None."""
+    from .models import QualityClassifier
+
+    qs = QualityClassifier.objects.filter(is_active=True)
+    qs = qs.filter(collection=collection) if collection is not None else qs.filter(collection__name=collection_name)
+    return qs.order_by("-created_at", "-id").first()
+
+
+def quality_classifiers(*, collection: Collection) -> QuerySet:
+    from .models import QualityClassifier
+
+    return QualityClassifier.objects.filter(collection=collection).order_by("-created_at", "-id")

@@ -1,7 +1,7 @@
 """Curation URLs, one section per area; each area's views live in views_<area>.py."""
 from django.urls import path
 
-from . import views_collections, views_pipeline
+from . import views_collections, views_pipeline, views_steps
 
 app_name = "curation"
 urlpatterns = [
@@ -26,5 +26,13 @@ urlpatterns = [
     path("runs/<int:pk>/duplicates/", views_pipeline.run_duplicates, name="run_duplicates"),
     path("runs/compare/", views_pipeline.run_compare, name="run_compare"),
     # ---- glossary, quality classifier (views_steps)
+    path("collections/<int:pk>/glossary/", views_steps.glossary, name="glossary"),
+    path("collections/<int:pk>/glossary/<int:term_id>/", views_steps.glossary_term_edit, name="glossary_term_edit"),
+    path("collections/<int:pk>/glossary/<int:term_id>/delete/", views_steps.glossary_term_delete, name="glossary_term_delete"),
+    path("collections/<int:pk>/glossary/export.json", views_steps.glossary_export, name="glossary_export"),
+    path("collections/<int:pk>/glossary/import/", views_steps.glossary_import, name="glossary_import"),
+    path("collections/<int:pk>/quality/", views_steps.quality_classifier, name="quality_classifier"),
+    path("collections/<int:pk>/quality/documents/<int:doc_id>/", views_steps.quality_label, name="quality_label"),
+    path("collections/<int:pk>/quality/train/", views_steps.quality_train, name="quality_train"),
     # ---- samples, builders, augmentation (views_samples)
 ]

@@ -479,10 +479,12 @@ class NearDedup(GlobalStep):
 
         # band-bucket shuffle: one row per (band, key, position), grouped on the cluster
         idx = np.flatnonzero(valid)
-        rows_ds = ray.data.from_numpy({
+        import pyarrow as pa
+
+        rows_ds = ray.data.from_arrow(pa.table({
             "bucket": np.concatenate([keys[idx, band] ^ np.uint64(band * 0x9E3779B97F4A7C15 % 2**64) for band in range(bands)]),
-            "pos": np.tile(idx, bands),
-        })
+            "pos": np.tile(idx, bands).astype(np.int64),
+        }))
         sig_ref = ray.put(sig)
         threshold = self.options.threshold
 
@@ -490,7 +492,7 @@ class NearDedup(GlobalStep):
             members = np.unique(np.asarray(group["pos"], dtype=np.int64))
             if len(members) < 2:
                 return {"u": np.empty(0, np.int64), "v": np.empty(0, np.int64)}
-            s = ray.get(sig_ref) if not isinstance(sig_ref, np.ndarray) else sig_ref
+            s = ray.get(sig_ref)
             u = np.concatenate([np.full(len(members) - 1, members[0]), members[:-1]])
             v = np.concatenate([members[1:], members[1:]])
             p, _ = verify_pairs(s, np.stack([u, v], axis=1), threshold)
