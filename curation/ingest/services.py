@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 
 from refinery.audit import acting_as
 from refinery.jobs import JobContext, job_start
-from refinery.models import Job
+from refinery.models import Job, audit_log
 
 from ..hashing import messages_hash, text_hash
 from ..models import Collection, Document, Sample, SourceFile
@@ -204,6 +204,9 @@ def _ingest_item(collection: Collection, item: SourceItem) -> FileReport:
                 source.error = f"{len(parsed.line_errors)} bad lines"
             source.save()
             _create_records(collection, source, parsed)
+            # Documents/samples are bulk-created (no per-row events): one summary event for the file.
+            audit_log(obj=source, action="ingest", summary=f"{source.name}: {source.n_documents} documents, "
+                      f"{source.n_samples} samples", details={"collection": collection.name, **source.report})
     except IntegrityError:
         # The same file was ingested concurrently by another job.
         report.status, report.message = PRESENT, "ingested at the same time by another job"

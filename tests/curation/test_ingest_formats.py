@@ -32,6 +32,9 @@ def test_txt_utf8_is_kept_by_sha256_and_linked(tmp_path, settings):
     assert raw.read_bytes() == path.read_bytes()
     assert source.sha256 in raw.name and raw.is_relative_to(settings.UPLOADS_DIR)
     assert not list(raw.parent.glob("*.tmp"))
+    from refinery.models import AuditEvent
+    event = AuditEvent.objects.get(action="ingest", object_id=str(source.pk))
+    assert event.summary == "guide.txt: 1 documents, 0 samples" and event.details["collection"] == "docs"
 
 
 @pytest.mark.parametrize("encoding,expected", [
