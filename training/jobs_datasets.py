@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.apps import apps
+from django.urls import reverse
 
 from refinery.jobs import JobContext, JobError, job_handler
 
@@ -23,4 +24,4 @@ def dataset_create_job(ctx: JobContext, *, collection_id: int, spec: dict, notes
         raise JobError(str(exc)) from exc
     return {"version_id": version.pk, "name": version.name, "collection": collection.name,
             "n_train": version.n_train, "n_validation": version.n_validation, "n_test": version.n_test,
-            "url": f"/datasets/{version.pk}/"}
+            "url": reverse("training:dataset_detail", args=[version.pk])}
