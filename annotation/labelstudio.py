@@ -122,11 +122,12 @@ class Sync:
             self._ls_users = {u.id: (u.email or "") for u in users}
         return self._ls_users.get(ls_user_id, "")
 
-    def existing_tasks(self, ls_project_id: int) -> dict[int, tuple[int, str]]:
+    def existing_tasks(self, ls_project_id: int, *, retry: bool = True) -> dict[int, tuple[int, str]]:
         """item id → (task id, data hash) for the tasks Label Studio already has."""
         out: dict[int, tuple[int, str]] = {}
-        pager = self.call("list tasks", self.client.tasks.list, project=ls_project_id, page_size=500)
-        for task in pager:
+        tasks = ls_call(lambda: list(self.client.tasks.list(project=ls_project_id, page_size=500)),
+                        delays=self.delays if retry else (), report=self.report, what="list tasks")
+        for task in tasks:
             data = task.data or {}
             meta = task.meta or {}
             item_id = meta.get(ITEM_KEY) or data.get(ITEM_KEY)
@@ -196,20 +197,51 @@ def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_
             progress(i + 1, len(items))
     for start in range(0, len(to_import), IMPORT_BATCH):
         batch = to_import[start:start + IMPORT_BATCH]
-        payload = [{"data": item_task_data(it), "meta": item_task_meta(it)} for it in batch]
-        resp = sync.call("import tasks", c.projects.import_tasks, id=project.ls_project_id, request=payload,
-                         return_task_ids=True)
-        task_ids = list(resp.task_ids or [])
-        if len(task_ids) != len(batch):
-            # Label Studio did not tell us the ids: read them back by our item id in meta
-            known = sync.existing_tasks(project.ls_project_id)
-            task_ids = [known[it.pk][0] for it in batch]
-        with transaction.atomic():
-            for it, tid, p in zip(batch, task_ids, payload):
-                Item.objects.filter(pk=it.pk).update(ls_task_id=tid, ls_data_hash=_data_hash(p["data"]))
+        _import_batch(sync, project, batch)
         counts["created"] += len(batch)
         sync.report(f"Imported {counts['created']}/{len(to_import)} new tasks")
     return {"ls_project_id": project.ls_project_id, **counts}
+
+
+def _save_task_ids(items: list[Item], task_ids: list[int]) -> None:
+    with transaction.atomic():
+        for it, tid in zip(items, task_ids):
+            Item.objects.filter(pk=it.pk).update(ls_task_id=tid, ls_data_hash=_data_hash(item_task_data(it)))
+
+
+def _import_batch(sync: Sync, project: LabelingProject, batch: list[Item]) -> None:
+    """Import one batch of new tasks, retrying with back-off — and without duplicates.
+
+    If the connection dies after Label Studio stored the tasks but before we got the answer, a
+    blind retry would import them twice; so every retry first re-reads which of the batch's
+    items Label Studio already has (by our item id in ``meta``) and imports only the rest.
+    """
+    remaining = list(batch)
+    for attempt, delay in enumerate((0.0, *sync.delays)):
+        if delay:
+            sync.report(f"import tasks: Label Studio unreachable; retry {attempt}/{len(sync.delays)} in {delay:g} s")
+            time.sleep(delay)
+        try:
+            if attempt:
+                known = sync.existing_tasks(project.ls_project_id, retry=False)
+                have = [it for it in remaining if it.pk in known]
+                _save_task_ids(have, [known[it.pk][0] for it in have])
+                remaining = [it for it in remaining if it.pk not in known]
+                if not remaining:
+                    return
+            payload = [{"data": item_task_data(it), "meta": item_task_meta(it)} for it in remaining]
+            resp = ls_call(sync.client.projects.import_tasks, id=project.ls_project_id, request=payload,
+                           return_task_ids=True, delays=(), what="import tasks")
+        except LabelStudioDown:
+            continue
+        task_ids = list(resp.task_ids or [])
+        if len(task_ids) != len(remaining):
+            known = sync.existing_tasks(project.ls_project_id)
+            task_ids = [known[it.pk][0] for it in remaining]
+        _save_task_ids(remaining, task_ids)
+        return
+    raise LabelStudioDown(f"import tasks: Label Studio unreachable after {len(sync.delays) + 1} attempts. "
+                          "Nothing was lost; run the push again when it is back.")
 
 
 # ----------------------------------------------------------------------------------------- pull

@@ -70,7 +70,7 @@ def next_assignment(*, user, project: LabelingProject, after_item_id: int | None
 
 
 def queue_progress(*, user, project: LabelingProject) -> dict:
-    counts = dict(annotator_queue(user=user, project=project, status=None).values_list("status")
+    counts = dict(annotator_queue(user=user, project=project, status=None).order_by().values_list("status")
                   .annotate(n=Count("id")).values_list("status", "n"))
     total = sum(counts.values())
     done = counts.get(Assignment.Status.DONE, 0)
@@ -151,7 +151,7 @@ def annotator_stats(*, user, project: LabelingProject) -> list[dict]:
     """Per annotator: assigned / done / skipped, median seconds per item, gold accuracy."""
     require_project_manager(user)
     stats: dict[int, dict] = {}
-    for ann_id, status, n in (Assignment.objects.filter(item__project=project)
+    for ann_id, status, n in (Assignment.objects.filter(item__project=project).order_by()
                               .values_list("annotator_id", "status").annotate(n=Count("id"))):
         s = stats.setdefault(ann_id, {"annotator_id": ann_id, "assigned": 0, "done": 0, "skipped": 0, "pending": 0})
         s["assigned"] += n

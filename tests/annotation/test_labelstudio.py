@@ -171,3 +171,33 @@ def services_job(kind, project, *, delays):
 
     return job_run_inline(kind=kind, title="test", params={"project_id": project.pk, "delays": delays},
                           progress_bar=False)
+
+
+def test_label_studio_stopped_in_the_middle_of_a_push(ls, curator, annotator, annotator2, monkeypatch):
+    """Stop the server after the first imported batch; the push retries, resumes and duplicates nothing."""
+    project = _project(curator, annotator, annotator2, n=5, name="Mid push project")
+    monkeypatch.setattr(labelstudio, "IMPORT_BATCH", 2)
+    port = ls.port
+    events, restarter = [], []
+
+    def report(msg):
+        events.append(msg)
+        if msg.startswith("Imported 2/") and not restarter:
+            ls.stop()
+            t = threading.Timer(1.0, lambda: ls.start(port=port))
+            t.start()
+            restarter.append(t)
+
+    try:
+        result = labelstudio.project_push(project=project, sync=labelstudio.Sync(report=report, delays=(1, 2, 4, 8, 8)))
+    finally:
+        for t in restarter:
+            t.join()
+        if not ls.healthy():
+            ls.start(port=port)
+    assert restarter and any("retry" in e for e in events)
+    assert result["created"] == 5
+    project.refresh_from_db()
+    tasks = _ls_tasks(ls, project)
+    assert sorted(t.meta["refinery_item"] for t in tasks) == sorted(project.items.values_list("id", flat=True))
+    assert not project.items.filter(ls_task_id=None).exists()
