@@ -17,7 +17,8 @@ Executors
 ---------
 * ``local``: in this process. ``processes=N`` (N > 1) runs the streaming segments in a pool of N forked
   workers, in order-preserving batches; global steps are always fitted in the driver.
-* ``ray``: ``ray.data``. Each segment is a ``map_batches`` over the spilled JSONL file with a pool of
+* ``ray``: ``ray.data``. Each segment is a ``map_batches`` over the spilled JSONL file (put into the
+  object store block by block, so a remote cluster never reads the driver's disk) with a pool of
   actors (steps are set up once per actor); global steps use ``fit_distributed(ds)`` when they define it,
   else the driver streams the file to ``fit``. ``ray_address`` (or ``RAY_ADDRESS``) points at a cluster;
   empty starts Ray on this machine. Order is preserved, so Ray and local give the same result.
@@ -44,6 +45,7 @@ from .base import GlobalStep, Record, Rejection, RejectSink, Step, StepStats, re
 EXECUTORS = ("local", "ray")
 BATCH_SIZE = 256            # records per batch handed to a worker process / Ray actor
 PROGRESS_EVERY = 200        # records between progress callbacks
+RAY_BLOCK_BYTES = 32 << 20  # at most this much JSON per Ray block
 
 ProgressFn = Callable[[str, int, "int | None"], None]  # (stage, done, total); may raise to cancel
 OutputFn = Callable[[Record], None]
@@ -276,7 +278,25 @@ class _RayExecutor:
         return True
 
     def _dataset(self, path: Path):
-        return self.ray.data.read_text(str(path), drop_empty_lines=True)
+        """The spilled JSONL as a Ray dataset (column ``text`` = one JSON record per row), in order.
+
+        Blocks are put into the object store from the driver, a few thousand lines at a time, so this
+        works on a remote cluster (workers never need the driver's disk) with bounded driver memory.
+        """
+        import pyarrow as pa
+
+        refs, lines, size = [], [], 0
+        rows_per_block = self.batch_size * 16
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                lines.append(line.rstrip("\n"))
+                size += len(line)
+                if len(lines) >= rows_per_block or size >= RAY_BLOCK_BYTES:
+                    refs.append(self.ray.put(pa.table({"text": pa.array(lines, pa.string())})))
+                    lines, size = [], 0
+        if lines or not refs:
+            refs.append(self.ray.put(pa.table({"text": pa.array(lines, pa.string())})))
+        return self.ray.data.from_arrow_refs(refs)
 
     def fit(self, step: GlobalStep, path: Path, tick: Callable[[int], None]) -> None:
         fit_distributed = getattr(step, "fit_distributed", None)
