@@ -24,6 +24,8 @@ GB_MIN_CJK_SHARE = 0.6
 # Share of those that must be in GB2312 (the 6,763 common simplified hanzi + symbols): other encodings
 # (Shift-JIS, Big5) also decode as GB18030, but into rare characters from the GBK extension area.
 GB_MIN_GB2312_SHARE = 0.8
+# Share of ordinary text characters a BOM-less UTF-16 decoding needs to be believed.
+UTF16_MIN_TEXT_SHARE = 0.95
 # Share of control characters above which decoded "text" is treated as binary.
 MAX_CONTROL_SHARE = 0.01
 
@@ -49,6 +51,34 @@ def _utf16_without_bom(data: bytes) -> str | None:
     if even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
         return "utf-16-be"
     return None
+
+
+def _text_like_share(text: str) -> float:
+    """Share of characters that are ordinary text: ASCII printable/whitespace, CJK, Latin-1 letters."""
+    good = 0
+    for ch in text:
+        o = ord(ch)
+        if (32 <= o < 127 or ch in "\t\n\r" or 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x30FF
+                or 0xFF00 <= o <= 0xFFEF or 0xC0 <= o <= 0x24F or o in (0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2026)):
+            good += 1
+    return good / max(len(text), 1)
+
+
+def _plausible_utf16(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 without a BOM and without ASCII-heavy NUL patterns (e.g. Chinese): accept a decoding only
+    when nearly every character is ordinary text — random bytes decode to characters all over the BMP."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    best = None
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        share = _text_like_share(text[:5000])
+        if share >= UTF16_MIN_TEXT_SHARE and (best is None or share > best[0]):
+            best = (share, text, encoding)
+    return (best[1], best[2]) if best else None
 
 
 def _check_text(text: str, encoding: str) -> None:
@@ -84,14 +114,18 @@ def decode_text(data: bytes) -> tuple[str, str]:
             return text, utf16
         except UnicodeDecodeError:
             pass
+    if b"\x00" not in data:
+        try:
+            text = data.decode("utf-8")
+            _check_text(text, "utf-8")
+            return text, "utf-8"
+        except UnicodeDecodeError:
+            pass
+    plausible = _plausible_utf16(data)
+    if plausible is not None:
+        return plausible
     if b"\x00" in data:
         raise IngestError("looks like a binary file, not text (it contains NUL bytes)")
-    try:
-        text = data.decode("utf-8")
-        _check_text(text, "utf-8")
-        return text, "utf-8"
-    except UnicodeDecodeError:
-        pass
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:

@@ -50,6 +50,16 @@ def test_chinese_text_in_each_encoding(tmp_path, encoding, expected):
     assert source.encoding.startswith(expected or "utf-16")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_bomless_utf16_chinese_with_digits(tmp_path, encoding):
+    """Chinese UTF-16 without a BOM has NUL bytes (digits) but no ASCII NUL pattern: not binary."""
+    text = "会议于2026年3月15日举行，共有120名代表参加。" * 2
+    report = ingest_one(make_collection(), write(tmp_path, "zh16.txt", text, encoding=encoding))
+    assert report.status == INGESTED, report.message
+    source, doc = _doc(report)
+    assert doc.text == text and source.encoding == encoding
+
+
 def test_markdown_title_from_heading(tmp_path):
     report = ingest_one(make_collection(), write(tmp_path, "faq.md", "# Card FAQ\n\nReport a lost card at once.\n"))
     _, doc = _doc(report)
