@@ -42,8 +42,21 @@ class DatasetVersion(AuditedModel):
         ordering = ["collection__name", "-number"]
         constraints = [models.UniqueConstraint(fields=["collection", "number"], name="uniq_version_number")]
 
+    IMMUTABLE_FIELDS = ("collection_id", "number", "spec", "manifest", "path", "content_hash", "n_train",
+                        "n_validation", "n_test", "parent_id")
+
     def __str__(self) -> str:
         return f"{self.collection.name} {self.name}"
+
+    def save(self, *args, **kwargs):
+        """A READY version never changes (only its notes may); its files are content-hashed in the manifest."""
+        if self.pk is not None and not self._state.adding:
+            stored = type(self).objects.filter(pk=self.pk, status=self.Status.READY).values(*self.IMMUTABLE_FIELDS, "status").first()
+            if stored is not None:
+                changed = [f for f in (*self.IMMUTABLE_FIELDS, "status") if stored[f] != getattr(self, f)]
+                if changed:
+                    raise ValueError(f"{self} is immutable; cannot change {', '.join(changed)}. Create a new version.")
+        super().save(*args, **kwargs)
 
     @property
     def name(self) -> str:

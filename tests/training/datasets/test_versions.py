@@ -172,3 +172,18 @@ def test_cot_strip_and_keep(collection, curator):
     assert stripped[str(s.pk)] == answer
     assert stripped[str(s2.pk)] == "Drink water and stand up slowly."
     assert json.loads((strip.folder / "manifest.json").read_text())["counts"]["chain_of_thought_stripped"] == 2
+
+
+def test_ready_version_is_immutable(collection, curator):
+    v = dataset_version_create(collection=collection, spec={}, user=curator)
+    v.notes = "reviewed"
+    v.save()  # notes may change
+    v.n_train = 1
+    with pytest.raises(ValueError, match="immutable; cannot change n_train"):
+        v.save()
+    v.refresh_from_db()
+    v.spec = {"origins": ["built"]}
+    with pytest.raises(ValueError, match="immutable; cannot change spec"):
+        v.save()
+    assert DatasetVersion.objects.get(pk=v.pk).spec["origins"] == []
+    assert DatasetVersion.objects.get(pk=v.pk).notes == "reviewed"
