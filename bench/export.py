@@ -48,15 +48,20 @@ def synthetic(n: int, seed: int = 0):
         yield {"id": str(i), "messages": msgs, "meta": {"sample_id": i, "origin": "built", "language": "zh" if i % 2 else "en"}}
 
 
-def refinery_export(src: Path, out: Path) -> dict[str, float]:
+def refinery_export(src: Path, out: Path, cpu: dict | None = None) -> dict[str, float]:
+    """Wall seconds per format (and CPU seconds of this process into ``cpu``: the machine may be shared)."""
     times = {}
     for fmt, writer in WRITERS.items():
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         write_jsonl_atomic(out / f"{fmt}.jsonl", iter_jsonl(src), writer.convert)
         times[fmt] = time.perf_counter() - t
-    t = time.perf_counter()
+        if cpu is not None:
+            cpu[fmt] = time.process_time() - c
+    t, c = time.perf_counter(), time.process_time()
     hf.write_parquet(out / "train.parquet", src)
     times["parquet"] = time.perf_counter() - t
+    if cpu is not None:
+        cpu["parquet"] = time.process_time() - c
     return times
 
 
@@ -97,12 +102,15 @@ def main() -> None:
         t = time.perf_counter()
         write_jsonl_atomic(src, synthetic(args.n))
         t_canonical = time.perf_counter() - t
-        times = refinery_export(src, tmp / "refinery")
+        cpu: dict[str, float] = {}
+        times = refinery_export(src, tmp / "refinery", cpu)
         rss_full = peak_rss_mb()
         size_mb = src.stat().st_size / 1e6
         print(f"refinery: {args.n:,} samples, canonical {size_mb:.0f} MB written in {t_canonical:.1f}s")
         for fmt, s in times.items():
-            print(f"  {fmt:<9} {s:6.1f}s  {args.n / s:>10,.0f} samples/s  {'OK' if s < 60 else 'OVER 60s'}")
+            print(f"  {fmt:<9} {s:6.1f}s wall ({cpu[fmt]:5.1f}s CPU)  {args.n / s:>10,.0f} samples/s  "
+                  f"{'OK' if s < 60 else 'OVER 60s'}")
+        print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"  peak RSS: {rss_base:.0f} MB after a 20k warm-up, {rss_full:.0f} MB after {args.n:,} "
               f"(growth {rss_full - rss_base:+.0f} MB)")
 
