@@ -117,3 +117,32 @@ def test_project_create_rejects_bad_input(db, curator, annotator):
                                 annotators=[annotator, curator.__class__.objects.create(username="norole")])
     from annotation.models import LabelingProject
     assert not LabelingProject.objects.exists()
+
+
+def test_demo_load_is_idempotent(db, curator, annotator, annotator2):
+    import io
+
+    from annotation import demo
+    from annotation.models import LabelingProject
+
+    make_collection(name="demo", n=3)
+    users = {"curator": curator, "annotator1": annotator, "annotator2": annotator2}
+    out = io.StringIO()
+    project = demo.load(out, users)
+    assert project.items.count() == 3 and "demo project" in out.getvalue()
+    assert demo.load(out, users) is None
+    assert LabelingProject.objects.count() == 1
+
+
+def test_annotator_stats_counts(project, curator, annotator):
+    stats = {s["username"]: s for s in selectors.annotator_stats(user=curator, project=project)}
+    total = Assignment.objects.filter(item__project=project).count()
+    assert sum(s["assigned"] for s in stats.values()) == total
+    assert stats["annotator1"]["pending"] == stats["annotator1"]["assigned"]
+    a = selectors.annotator_queue(user=annotator, project=project).first()
+    gold = project.items.get(is_gold=True)
+    services.annotation_submit(item=gold, annotator=annotator, label=sft_label(5, "accept"), lead_time=7)
+    stats = {s["username"]: s for s in selectors.annotator_stats(user=curator, project=project)}
+    assert stats["annotator1"]["done"] == 1 and stats["annotator1"]["gold_accuracy"] == 1.0
+    assert stats["annotator1"]["median_seconds"] == 7
+    assert a is not None
