@@ -114,18 +114,19 @@ def decode_text(data: bytes) -> tuple[str, str]:
             return text, utf16
         except UnicodeDecodeError:
             pass
-    if b"\x00" not in data:
-        try:
-            text = data.decode("utf-8")
-            _check_text(text, "utf-8")
-            return text, "utf-8"
-        except UnicodeDecodeError:
-            pass
-    plausible = _plausible_utf16(data)
-    if plausible is not None:
-        return plausible
     if b"\x00" in data:
+        # Only UTF-16/32 text has NUL bytes: e.g. Chinese UTF-16 whose digits/ASCII give a few NULs.
+        # (Without NULs, BOM-less UTF-16 is left to charset-normalizer: Shift-JIS would pass as UTF-16-BE.)
+        plausible = _plausible_utf16(data)
+        if plausible is not None:
+            return plausible
         raise IngestError("looks like a binary file, not text (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+        _check_text(text, "utf-8")
+        return text, "utf-8"
+    except UnicodeDecodeError:
+        pass
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
