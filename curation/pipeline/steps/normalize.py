@@ -134,7 +134,8 @@ class Normalize(Mapper):
             table[0x3001] = ","  # 、
         self._table = table
         patterns = [p for p in BOILERPLATE_PATTERNS] + list(o.boilerplate_patterns)
-        self._boiler_re = re.compile(r"^\s*(?:" + "|".join(f"(?:{p})" for p in patterns) + r")\s*[.。!！|·>»]*\s*$", re.I | re.M)
+        self._boiler_re = re.compile(r"^[ \t]*(?:" + "|".join(f"(?:{p})" for p in patterns) + r")[ \t]*[.。!！|·>»]*[ \t]*(?:\n|\Z)",
+                                     re.I | re.M)
         self._blank_re = re.compile(r"\n{%d,}" % (o.max_blank_lines + 2))
         self._blank_sub = "\n" * (o.max_blank_lines + 1)
 

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from curation.pipeline.base import StepConfigError
+
+from .helpers import reasons, run_step
+
+
+def test_english_default_bounds_are_5_to_512_words():
+    recs = [{"id": "short", "text": "Too short text"}, {"id": "ok", "text": "This one has exactly six words."},
+            {"id": "long", "text": "word " * 513}, {"id": "edge", "text": "word " * 512}]
+    kept, rejected, _ = run_step("length", recs)
+    assert [r["id"] for r in kept] == ["ok", "edge"]
+    assert reasons(rejected) == {"short": "too_short", "long": "too_long"}
+    assert kept[0]["attrs"]["length"] == {"unit": "words", "value": 6}
+
+
+def test_chinese_is_measured_in_characters():
+    recs = [{"id": "zh_short", "text": "你好世界"}, {"id": "zh_ok", "text": "今天天气很好我们去公园散步吧"},
+            {"id": "zh_long", "text": "好" * 1025}]
+    kept, rejected, _ = run_step("length", recs)
+    assert [r["id"] for r in kept] == ["zh_ok"]
+    assert reasons(rejected) == {"zh_short": "too_short", "zh_long": "too_long"}
+    assert kept[0]["attrs"]["length"]["unit"] == "cjk_chars"
+
+
+def test_mixed_script_counts_cjk_characters_plus_words():
+    rec = {"id": "m", "text": "我们用 Python 训练 LoRA 模型"}  # 7 CJK chars + 2 words
+    kept, _, _ = run_step("length", [rec], min_cjk_chars=9)
+    assert kept[0]["attrs"]["length"] == {"unit": "cjk_chars", "value": 9}
+
+
+def test_empty_text_is_too_short():
+    _, rejected, _ = run_step("length", [{"id": "e", "text": ""}])
+    assert reasons(rejected) == {"e": "too_short"}
+
+
+def test_messages_are_measured_over_all_turns():
+    rec = {"id": "s", "messages": [{"role": "user", "content": "Reset password?"},
+                                   {"role": "assistant", "content": "Open settings and click reset."}]}
+    kept, _, _ = run_step("length", [rec])
+    assert kept[0]["attrs"]["length"]["value"] == 7
+
+
+def test_bad_bounds_are_rejected():
+    with pytest.raises(StepConfigError, match="min_words"):
+        run_step("length", [], min_words=10, max_words=5)
+    with pytest.raises(StepConfigError, match="Valid options"):
+        run_step("length", [], min_chars=3)
