@@ -51,12 +51,16 @@ def run_reason_counts(*, run: PipelineRun) -> list[dict]:
     return sorted(rows, key=lambda r: (order.get(r["step"], 99), -r["n"]))
 
 
-def run_duplicate_clusters(*, run: PipelineRun) -> list[dict]:
-    """[{duplicate_of, n, steps}] clusters of rejected duplicates, largest first."""
+def run_duplicate_clusters(*, run: PipelineRun) -> QuerySet:
+    """Rows {duplicate_of, n}: clusters of rejected duplicates, largest first."""
     from django.db.models import Count
 
-    return list(RunRejection.objects.filter(run=run).exclude(duplicate_of="").values("duplicate_of")
-                .annotate(n=Count("id")).order_by("-n", "duplicate_of"))
+    return (RunRejection.objects.filter(run=run).exclude(duplicate_of="").values("duplicate_of")
+            .annotate(n=Count("id")).order_by("-n", "duplicate_of"))
+
+
+def run_duplicate_cluster_count(*, run: PipelineRun) -> int:
+    return RunRejection.objects.filter(run=run).exclude(duplicate_of="").values("duplicate_of").distinct().count()
 
 
 def run_record_text(*, run: PipelineRun, record_id: str) -> tuple[str, str]:

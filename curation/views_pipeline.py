@@ -125,7 +125,7 @@ def run_detail(request, pk: int):
                           for t, n in sorted(dashboards.pii_counts(run).items(), key=lambda kv: -kv[1])],
             "pii_records": (run.report.get("pii") or {}).get("records_with_pii", 0),
             "pii_examples": run.charts.get("pii_examples", []),
-            "n_clusters": len(selectors.run_duplicate_clusters(run=run)),
+            "n_clusters": selectors.run_duplicate_cluster_count(run=run),
         })
     return render(request, "curation/run_detail.html", ctx)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -258,8 +259,8 @@ class _RayExecutor:
             env_vars = {"PYTHONPATH": os.pathsep.join(filter(None, [project_root, os.environ.get("PYTHONPATH", "")]))}
             if os.environ.get("DJANGO_SETTINGS_MODULE"):
                 env_vars["DJANGO_SETTINGS_MODULE"] = os.environ["DJANGO_SETTINGS_MODULE"]
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False,
-                                      "runtime_env": {"env_vars": env_vars}}
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                      "logging_level": logging.WARNING, "runtime_env": {"env_vars": env_vars}}
             if address:
                 kwargs["address"] = address
             else:
@@ -273,6 +274,7 @@ class _RayExecutor:
         ctx = DataContext.get_current()
         ctx.execution_options.preserve_order = True  # same order → same dedup decisions as local
         ctx.enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
 
     def needs_file(self) -> bool:
         return True
