@@ -10,3 +10,12 @@ from .selectors_datasets import (  # noqa: F401
 )
 
 # ============================================================================ training runs
+from .selectors_runs import (  # noqa: F401,E402
+    adapter_get,
+    adapter_list,
+    base_model_list,
+    base_model_path,
+    layer_report_list,
+    run_get,
+    run_list,
+)

@@ -1,9 +1,321 @@
-"""Training run, adapter, playground pages (owned by the training area)."""
-from django.shortcuts import render
+"""Training run, adapter, playground, comparison and layer-importance pages (curators only)."""
+from __future__ import annotations
 
+import json
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from refinery.jobs import job_start
 from refinery.roles import CURATOR, role_required
+
+from . import selectors
+from .basemodels import BUNDLED_NAME
+from .models.datasets import DatasetVersion
+from .models.runs import Adapter, LayerImportance, TrainingRun
+from .services import runs as run_services
+from .trainer.config import ConfigError, config_from_yaml, config_to_yaml
+
+PREVIEW_SAMPLES = 5
+
+
+def _versions(user):
+    return selectors.dataset_version_list(user=user).filter(status=DatasetVersion.Status.READY)
 
 
 @role_required(CURATOR)
 def run_list(request):
-    return render(request, "training/run_list.html", {})
+    runs = selectors.run_list(user=request.user)[:200]
+    return render(request, "training/run_list.html", {"runs": runs, "base_models": selectors.base_model_list()})
+
+
+@role_required(CURATOR)
+def run_new(request):
+    """Run form: dataset version, base model and the settings as YAML (defaults pre-filled)."""
+    defaults = run_services.run_user_config({})
+    layers = request.GET.get("layers")
+    if layers:
+        defaults["lora"]["layers"] = [int(x) for x in layers.split(",") if x.strip().isdigit()]
+    ctx = {"versions": _versions(request.user), "base_models": selectors.base_model_list(),
+           "yaml": config_to_yaml(defaults), "base_model": BUNDLED_NAME,
+           "version_id": request.GET.get("version", "")}
+    if request.method == "POST":
+        ctx.update(yaml=request.POST.get("config", ""), base_model=request.POST.get("base_model", BUNDLED_NAME),
+                   version_id=request.POST.get("dataset_version", ""))
+        try:
+            version = _versions(request.user).get(pk=int(ctx["version_id"]))
+        except (ValueError, DatasetVersion.DoesNotExist):
+            ctx["error"] = "Pick a ready dataset version."
+            return render(request, "training/run_new.html", ctx, status=400)
+        try:
+            config = config_from_yaml(ctx["yaml"])
+            run = run_services.run_create(dataset_version=version, user=request.user,
+                                          base_model=ctx["base_model"].strip() or BUNDLED_NAME, config=config)
+        except (ConfigError, run_services.RunError) as exc:
+            ctx["error"] = str(exc)
+            return render(request, "training/run_new.html", ctx, status=400)
+        run_services.run_start(run=run, user=request.user)
+        return redirect("training:run_detail", pk=run.pk)
+    return render(request, "training/run_new.html", ctx)
+
+
+@require_POST
+@role_required(CURATOR)
+def run_quickstart(request, version_id: int):
+    version = get_object_or_404(_versions(request.user), pk=version_id)
+    try:
+        run = run_services.run_quickstart(dataset_version=version, user=request.user)
+    except run_services.RunError as exc:
+        messages.error(request, str(exc))
+        return redirect("training:dataset_detail", pk=version.pk)
+    return redirect("training:run_detail", pk=run.pk)
+
+
+def _run_or_404(request, pk: int) -> TrainingRun:
+    try:
+        return selectors.run_get(user=request.user, pk=pk)
+    except TrainingRun.DoesNotExist:
+        raise Http404("No such run") from None
+
+
+@role_required(CURATOR)
+def run_detail(request, pk: int):
+    run = _run_or_404(request, pk)
+    return render(request, "training/run_detail.html", {
+        "run": run, "config_yaml": config_to_yaml(run.config),
+        "adapter": Adapter.objects.filter(run=run).first()})
+
+
+@role_required(CURATOR)
+def run_progress(request, pk: int):
+    """What the live page polls: the JSON-lines log condensed for the chart, plus the run status."""
+    run = _run_or_404(request, pk)
+    events, _ = run_services.read_log(run.folder / "log.jsonl")
+    train = [e for e in events if e.get("event") == "train"]
+    last = train[-1] if train else {}
+    total = last.get("total_steps") or run.total_steps or next(
+        (e["total_steps"] for e in events if e.get("event") == "start"), 0)
+    return JsonResponse({
+        "status": run.status, "active": run.is_active, "step": last.get("step", 0), "total_steps": total,
+        "tokens_per_s": last.get("tokens_per_s"), "eta_s": last.get("eta_s"), "lr": last.get("lr"),
+        "train": {"step": [e["step"] for e in train], "loss": [e["loss"] for e in train]},
+        "eval": {"step": [e["step"] for e in events if e.get("event") == "eval"],
+                 "loss": [e["loss"] for e in events if e.get("event") == "eval"]},
+        "eval_before": next((e for e in events if e.get("event") == "eval_before"), None),
+        "eval_after": next((e for e in events if e.get("event") == "eval_after"), None),
+        "warnings": [e["message"] for e in events if e.get("event") == "warning"],
+        "error": run.error, "exit_code": run.exit_code, "log_tail": run.log_tail,
+    })
+
+
+@require_POST
+@role_required(CURATOR)
+def run_cancel(request, pk: int):
+    run = _run_or_404(request, pk)
+    run_services.run_cancel(run=run)
+    messages.info(request, "Stop requested: the trainer saves a checkpoint and stops.")
+    return redirect("training:run_detail", pk=run.pk)
+
+
+@require_POST
+@role_required(CURATOR)
+def run_resume(request, pk: int):
+    run = _run_or_404(request, pk)
+    try:
+        run_services.run_resume(run=run, user=request.user)
+    except run_services.RunError as exc:
+        messages.error(request, str(exc))
+    return redirect("training:run_detail", pk=run.pk)
+
+
+@role_required(CURATOR)
+def label_preview(request, version_id: int):
+    """Masked-label preview: which tokens of a few train samples carry loss."""
+    from .basemodels import base_model_resolve
+    from .trainer.data import DataError, label_preview as preview, read_messages_jsonl
+    from .trainer.modeling import load_tokenizer
+
+    version = get_object_or_404(_versions(request.user), pk=version_id)
+    max_seq_len = int(request.GET.get("max_seq_len") or run_services.run_user_config({})["max_seq_len"])
+    tok, warnings = load_tokenizer(base_model_resolve(request.GET.get("base_model") or BUNDLED_NAME))
+    samples, error = [], ""
+    try:
+        for rec in read_messages_jsonl(version.split_file("train"))[:PREVIEW_SAMPLES]:
+            tokens = preview(tok, rec["messages"], max_seq_len)
+            samples.append({"id": rec["id"], "tokens": tokens, "n_loss": sum(t["loss"] for t in tokens)})
+    except DataError as exc:
+        error = str(exc)
+    return render(request, "training/run_label_preview.html", {
+        "version": version, "samples": samples, "warnings": warnings, "error": error, "max_seq_len": max_seq_len})
+
+
+# ------------------------------------------------------------------------------------------ adapters
+def _adapter_or_404(request, pk: int) -> Adapter:
+    try:
+        return selectors.adapter_get(user=request.user, pk=pk)
+    except Adapter.DoesNotExist:
+        raise Http404("No such adapter") from None
+
+
+@role_required(CURATOR)
+def adapter_list(request):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "training/adapter_list.html", {
+        "adapters": selectors.adapter_list(user=request.user), "token": token,
+        "serve_url": request.build_absolute_uri("/v1/chat/completions")})
+
+
+@role_required(CURATOR)
+def adapter_detail(request, pk: int):
+    adapter = _adapter_or_404(request, pk)
+    if request.method == "POST":  # human evaluation form
+        try:
+            run_services.human_eval_record(
+                adapter=adapter, prompt=request.POST.get("prompt", ""), response=request.POST.get("response", ""),
+                relevance=int(request.POST.get("relevance", 0)), accuracy=int(request.POST.get("accuracy", 0)),
+                fluency=int(request.POST.get("fluency", 0)), comment=request.POST.get("comment", ""),
+                user=request.user)
+            messages.success(request, "Evaluation saved.")
+        except (ValueError, run_services.RunError) as exc:
+            messages.error(request, f"Evaluation not saved: {exc}")
+        return redirect("training:adapter_detail", pk=adapter.pk)
+    evals = list(adapter.human_evals.all()[:50])
+    means = {k: round(sum(getattr(e, k) for e in evals) / len(evals), 2) for k in ("relevance", "accuracy", "fluency")} if evals else {}
+    return render(request, "training/adapter_detail.html", {"adapter": adapter, "evals": evals, "means": means,
+                                                             "scores": range(1, 6)})
+
+
+@require_POST
+@role_required(CURATOR)
+def adapter_action(request, pk: int, action: str):
+    adapter = _adapter_or_404(request, pk)
+    try:
+        if action == "promote":
+            run_services.adapter_promote(adapter=adapter, user=request.user)
+            messages.success(request, f"{adapter} is now served.")
+        elif action == "rollback":
+            prev = run_services.adapter_rollback(collection=adapter.collection, user=request.user)
+            messages.success(request, f"Rolled back: {prev} is served again.")
+        elif action == "merge":
+            job = job_start(kind="training.adapter_merge", title=f"Merge {adapter}", params={"adapter_id": adapter.pk},
+                            user=request.user, target=adapter)
+            return redirect("job_detail", pk=job.pk)
+        else:
+            raise Http404("Unknown action")
+    except run_services.RunError as exc:
+        messages.error(request, str(exc))
+    return redirect("training:adapter_list")
+
+
+@role_required(CURATOR)
+def adapter_download(request, pk: int):
+    adapter = _adapter_or_404(request, pk)
+    merged = request.GET.get("merged") == "1"
+    try:
+        path = run_services.adapter_archive_zip(adapter=adapter, merged=merged)
+    except run_services.RunError as exc:
+        raise Http404(str(exc)) from None
+    name = f"{adapter.serve_name}{'-merged' if merged else ''}.zip"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+@require_POST
+@role_required(CURATOR)
+def api_token_create(request):
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user=request.user).delete()
+    Token.objects.create(user=request.user)
+    messages.success(request, "New API token created (the old one no longer works).")
+    return redirect("training:adapter_list")
+
+
+# ---------------------------------------------------------------------------------------- playground
+@role_required(CURATOR)
+def playground(request):
+    adapters = selectors.adapter_list(user=request.user).filter(status=Adapter.Status.READY)
+    ctx = {"adapters": adapters, "selected": None, "prompt": "", "system": ""}
+    sel = request.GET.get("adapter") or request.POST.get("adapter")
+    if sel:
+        ctx["selected"] = adapters.filter(pk=sel).first()
+    if ctx["selected"] is None:
+        ctx["selected"] = adapters.filter(promoted=True).first() or adapters.first()
+    if request.method == "POST" and ctx["selected"] is not None:
+        from .serving import ServingError, chat_generate, validate_messages
+
+        adapter = ctx["selected"]
+        ctx["prompt"], ctx["system"] = request.POST.get("prompt", ""), request.POST.get("system", "")
+        convo = ([{"role": "system", "content": ctx["system"]}] if ctx["system"].strip() else []) + \
+                [{"role": "user", "content": ctx["prompt"]}]
+        try:
+            convo = validate_messages(convo)
+            if not ctx["prompt"].strip():
+                raise ServingError("Type a prompt.")
+            ctx["base_reply"] = chat_generate(base_name=adapter.base_model, adapter=None, conversations=[convo])[0]
+            ctx["adapter_reply"] = chat_generate(base_name=adapter.base_model, adapter=adapter, conversations=[convo])[0]
+            ctx["conversation_json"] = json.dumps(convo, ensure_ascii=False)
+        except ServingError as exc:
+            ctx["error"] = str(exc)
+    return render(request, "training/playground.html", ctx)
+
+
+@require_POST
+@role_required(CURATOR)
+def playground_feedback(request):
+    adapter = get_object_or_404(selectors.adapter_list(user=request.user), pk=request.POST.get("adapter"))
+    try:
+        convo = json.loads(request.POST.get("conversation") or "[]")
+        sample = run_services.feedback_record(adapter=adapter, messages=convo, reply=request.POST.get("reply", ""),
+                                              rating=request.POST.get("rating", ""),
+                                              correction=request.POST.get("correction", ""), user=request.user)
+    except (ValueError, run_services.RunError) as exc:
+        messages.error(request, f"Feedback not saved: {exc}")
+    else:
+        messages.success(request, f"Saved as candidate sample #{sample.pk} (origin feedback) in {adapter.collection.name}.")
+    return redirect(f"{reverse('training:playground')}?adapter={adapter.pk}")
+
+
+# ------------------------------------------------------------------------------------------ compare
+@role_required(CURATOR)
+def run_compare(request):
+    """Runs of one collection side by side (different dataset versions included): did curation help?"""
+    from curation.models import Collection
+
+    collections = Collection.objects.filter(dataset_versions__runs__status=TrainingRun.Status.SUCCEEDED).distinct()
+    name = request.GET.get("collection") or (collections[0].name if collections else "")
+    runs = list(selectors.run_list(user=request.user).filter(
+        dataset_version__collection__name=name, status=TrainingRun.Status.SUCCEEDED).order_by("id"))
+    rows = []
+    for r in runs:
+        a, b = r.eval_after or {}, r.eval_before or {}
+        rows.append({"run": r, "label": f"#{r.pk} {r.dataset_version.name}", "before": b, "after": a})
+    chart = {"labels": [x["label"] for x in rows],
+             "metrics": {m: {"before": [x["before"].get(m) for x in rows], "after": [x["after"].get(m) for x in rows]}
+                         for m in ("loss", "bleu", "rouge_l", "token_f1")}}
+    return render(request, "training/run_compare.html", {"collections": collections, "collection": name,
+                                                         "rows": rows, "chart": chart})
+
+
+# ---------------------------------------------------------------------------------- layer importance
+@role_required(CURATOR)
+def layer_importance(request, version_id: int):
+    version = get_object_or_404(_versions(request.user), pk=version_id)
+    if request.method == "POST":
+        report = LayerImportance.objects.create(dataset_version=version,
+                                                base_model=request.POST.get("base_model") or BUNDLED_NAME,
+                                                created_by=request.user)
+        job = job_start(kind="training.layer_importance", title=f"Layer importance on {version}",
+                        params={"report_id": report.pk}, user=request.user, target=report)
+        LayerImportance.objects.filter(pk=report.pk).update(job=job)
+        return redirect("training:layer_importance", version_id=version.pk)
+    report = selectors.layer_report_list(user=request.user, dataset_version=version).exclude(scores=[]).first()
+    pending = selectors.layer_report_list(user=request.user, dataset_version=version).filter(scores=[]).first()
+    return render(request, "training/run_layers.html", {
+        "version": version, "report": report, "pending": pending,
+        "apply_url": (f"{reverse('training:run_new')}?version={version.pk}&layers="
+                      + ",".join(map(str, report.suggested_layers))) if report else ""})

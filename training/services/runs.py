@@ -116,8 +116,8 @@ def run_start(*, run: TrainingRun, user=None, resume: bool = False) -> Job:
 
 def run_quickstart(*, dataset_version: DatasetVersion, user=None) -> TrainingRun:
     """One click: a run with the defaults on the bundled base, started at once."""
-    run = run_create(dataset_version=dataset_version, user=user, base_model=BUNDLED_NAME,
-                     config=dict(QUICKSTART_OVERRIDES))
+    overrides = getattr(settings, "TRAINING_QUICKSTART", None) or QUICKSTART_OVERRIDES
+    run = run_create(dataset_version=dataset_version, user=user, base_model=BUNDLED_NAME, config=dict(overrides))
     run_start(run=run, user=user)
     return run
 
