@@ -9,17 +9,23 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from ..models import Collection, Document, Sample, SourceFile
 from .search import document_search
 
 
+def _count_of(model) -> Coalesce:
+    """A correlated COUNT subquery per collection (joining three children would multiply rows)."""
+    counts = (model.objects.filter(collection=OuterRef("pk")).order_by().values("collection")
+              .annotate(c=Count("id")).values("c"))
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
 def collection_list(*, user) -> QuerySet[Collection]:
     return Collection.objects.annotate(
-        n_documents=Count("documents", distinct=True),
-        n_samples=Count("samples", distinct=True),
-        n_files=Count("source_files", distinct=True),
+        n_documents=_count_of(Document), n_samples=_count_of(Sample), n_files=_count_of(SourceFile),
     ).order_by("name")
 
 
