@@ -81,6 +81,7 @@ def test_create_edit_validate_run_and_dashboards(curator_client, collection, dja
     page = curator_client.get(reverse("curation:run_detail", args=[run.pk]))
     html = page.content.decode()
     assert page.status_code == 200 and 'id="fig-funnel"' in html and "plotly/plotly.min.js" in html
+    assert f'action="{reverse("curation:pipeline_run", args=[config.pk])}"' in html  # run again
     assert '"type": "funnel"' in html and "near_duplicate" in html
     partial = curator_client.get(reverse("curation:run_detail", args=[run.pk]), HTTP_HX_REQUEST="true")
     assert 'data-run-status="succeeded"' in partial.content.decode() and "<h1>" not in partial.content.decode()
