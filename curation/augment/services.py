@@ -29,11 +29,9 @@ DEFAULT_SEED = 13
 
 
 def collection_glossary(*, collection: Collection) -> list[GlossaryEntry]:
-    """The collection's glossary terms as GlossaryEntry (empty until the glossary app has terms)."""
-    try:
-        from curation.selectors import glossary_terms
-    except ImportError:
-        return []
+    """The collection's glossary terms as GlossaryEntry (protected terms and synonym groups)."""
+    from curation.selectors import glossary_terms
+
     return [GlossaryEntry(t.canonical, tuple(t.variants or ()), tuple(t.synonyms or ()))
             for t in glossary_terms(collection=collection)]
 

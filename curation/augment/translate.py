@@ -119,8 +119,11 @@ class Seq2SeqTranslator:
         with self._torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
                 batch = texts[start:start + self.batch_size]
-                enc = tok(batch, return_tensors="pt", padding=True, truncation=True, max_length=256)
-                gen = model.generate(**enc, max_new_tokens=TRANSLATE_MAX_NEW_TOKENS, num_beams=1, do_sample=False)
+                enc = tok(batch, return_tensors="pt", padding=True, truncation=True,
+                          max_length=min(256, getattr(model.config, "max_position_embeddings", 256)))
+                limit = getattr(model.config, "max_position_embeddings", None) or TRANSLATE_MAX_NEW_TOKENS + 1
+                gen = model.generate(**enc, max_new_tokens=min(TRANSLATE_MAX_NEW_TOKENS, limit - 1), num_beams=1,
+                                     do_sample=False)
                 out.extend(t.strip() for t in tok.batch_decode(gen, skip_special_tokens=True))
         return out
 

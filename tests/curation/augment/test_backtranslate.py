@@ -1,0 +1,96 @@
+"""Back-translation with real backends: a tiny Marian seq2seq model (plumbing), the bundled multilingual
+LM, and an OpenAI-compatible HTTP server on loopback; batching and the persistent cache."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from curation.augment.base import AugmentContext, Item, get_augmenter
+from curation.augment.translate import (
+    CachedTranslator, Seq2SeqTranslator, TranslationCache, TranslationError, translator_from_spec,
+)
+from curation.generation import GenerationError, get_generator
+
+from .openai_server import serve_generator
+
+SENTENCES_ZH = ["我想查询一下我的账户余额。", "信用卡年费300元能退吗?"]
+
+
+@pytest.fixture
+def tiny_marian(tmp_path):
+    """A Marian model built from a config (random weights) with a character-level tokenizer."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import MarianConfig, MarianMTModel, PreTrainedTokenizerFast
+
+    chars = sorted(set("".join(SENTENCES_ZH) + "abcdefghijklmnopqrstuvwxyz ?.,0123456789"))
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{c: i + 3 for i, c in enumerate(chars)}}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split("", behavior="isolated")
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    config = MarianConfig(vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                          decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=0, eos_token_id=1,
+                          decoder_start_token_id=0, forced_eos_token_id=1)
+    model = MarianMTModel(config)
+    path = tmp_path / "tiny-marian"
+    model.save_pretrained(path)
+    fast.save_pretrained(path)
+    return path
+
+
+def test_seq2seq_backend_batches_and_caches(tiny_marian, settings):
+    translator = translator_from_spec(f"seq2seq:{tiny_marian}")
+    assert isinstance(translator, CachedTranslator) and isinstance(translator.inner, Seq2SeqTranslator)
+    translator.inner.batch_size = 1  # two batches for two sentences
+    out = translator.translate(SENTENCES_ZH, src="zh", tgt="en")
+    assert len(out) == 2 and all(isinstance(t, str) for t in out)
+    assert (translator.hits, translator.misses) == (0, 2)
+    # Persistent: a new translator (new process in real life) finds the cached outputs on disk.
+    again = translator_from_spec(f"seq2seq:{tiny_marian}")
+    assert again.translate(SENTENCES_ZH + SENTENCES_ZH[:1], src="zh", tgt="en") == out + out[:1]
+    assert (again.hits, again.misses) == (3, 0)
+    assert len(TranslationCache()) == 2
+    assert TranslationCache().path.is_relative_to(settings.DATA_DIR)
+    # The gate decides on random-weight outputs: every item gets an outcome with a reason or a variant.
+    aug = get_augmenter("backtranslate", translator=again)
+    outcomes = aug.augment([Item(str(i), [{"role": "user", "content": s}], language="zh")
+                            for i, s in enumerate(SENTENCES_ZH)], AugmentContext())
+    for o in outcomes:
+        assert o.variants or o.reason in ("copy", "drift", "empty", "protected span lost")
+    with pytest.raises(TranslationError, match="zh<->en"):
+        again.inner.translate(["x"], src="fr", tgt="en")
+
+
+def test_bundled_lm_backtranslates_offline():
+    translator = translator_from_spec("lm")
+    [english] = translator.translate(SENTENCES_ZH[:1], src="zh", tgt="en")
+    assert "balance" in english.lower()
+    aug = get_augmenter("backtranslate", translator=translator)
+    [outcome] = aug.augment([Item("1", [{"role": "user", "content": SENTENCES_ZH[0]},
+                                        {"role": "assistant", "content": "好的"}], language="zh")], AugmentContext())
+    assert translator.hits == 1  # the zh→en leg came from the cache
+    if outcome.variants:
+        v = outcome.variants[0]
+        assert v.messages[1]["content"] == "好的" and v.messages[0]["content"] != SENTENCES_ZH[0]
+        assert 0.45 <= v.details["similarity"] < 0.95 and v.details["pivot"] == [english]
+    else:
+        assert outcome.reason in ("copy", "drift", "protected span lost")
+
+
+def test_http_backend_against_a_real_openai_compatible_server(monkeypatch):
+    server, url, seen = serve_generator(get_generator("local:smollm2-135m-instruct"))
+    try:
+        monkeypatch.setenv("REFINERY_GENERATOR_API_KEY", "test-key")
+        translator = translator_from_spec(f"lm:openai:{url}#smollm2", cache=False)
+        [out] = translator.translate(["Can I change the delivery address of my order?"], src="en", tgt="zh")
+        assert isinstance(out, str) and out
+        assert seen[0]["model"] == "smollm2" and seen[0]["messages"][-1]["content"].startswith("Can I change")
+        assert seen[0]["messages"][0]["role"] == "system" and len(seen[0]["messages"]) == 8  # few-shot turns
+        monkeypatch.setenv("REFINERY_GENERATOR_API_KEY", "wrong")
+        with pytest.raises(GenerationError, match="401"):
+            translator_from_spec(f"lm:openai:{url}#smollm2", cache=False).translate(["Hi"], src="en", tgt="zh")
+    finally:
+        server.shutdown()
+    with pytest.raises(GenerationError, match="unreachable"):
+        translator_from_spec(f"lm:openai:{url}#smollm2", cache=False).translate(["Hi"], src="en", tgt="zh")
