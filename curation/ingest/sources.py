@@ -78,32 +78,34 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return bytes(out)
 
 
-def _expand_zip(data: bytes, label: str, budget: _Budget, depth: int) -> Iterator[SourceItem]:
+def _expand_zip(source: bytes | Path, label: str, budget: _Budget, depth: int) -> Iterator[SourceItem]:
+    """Members of a zip given as bytes (nested archives) or as a path (read lazily, never all in memory)."""
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
     if depth > MAX_ZIP_DEPTH:
-        yield SourceItem(name=label, size=len(data), error=f"archives nested more than {MAX_ZIP_DEPTH} deep")
+        yield SourceItem(name=label, size=size, error=f"archives nested more than {MAX_ZIP_DEPTH} deep")
         return
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
         infos = [i for i in zf.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        yield SourceItem(name=label, size=len(data), error=f"not a valid zip archive: {exc}")
+        yield SourceItem(name=label, size=size, error=f"not a valid zip archive: {exc}")
         return
     # Check the whole archive before reading anything from it.
     total = sum(i.file_size for i in infos)
     if budget.files + len(infos) > settings.ZIP_MAX_FILES:
-        yield SourceItem(name=label, size=len(data), error=(
+        yield SourceItem(name=label, size=size, error=(
             f"zip archive refused: {len(infos)} files, more than the limit of {settings.ZIP_MAX_FILES} "
             f"(setting REFINERY_ZIP_MAX_FILES)"))
         return
     if budget.bytes + total > settings.ZIP_MAX_TOTAL_BYTES:
-        yield SourceItem(name=label, size=len(data), error=(
+        yield SourceItem(name=label, size=size, error=(
             f"zip archive refused: {total / 1048576:.1f} MiB uncompressed, more than the limit of "
             f"{settings.ZIP_MAX_TOTAL_BYTES / 1048576:.0f} MiB (setting REFINERY_ZIP_MAX_TOTAL_MB) — possible zip bomb"))
         return
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > 1024 and ratio > settings.ZIP_MAX_RATIO:
-            yield SourceItem(name=label, size=len(data), error=(
+            yield SourceItem(name=label, size=size, error=(
                 f"zip archive refused: member {info.filename!r} expands {ratio:.0f}× (limit "
                 f"{settings.ZIP_MAX_RATIO}×, setting REFINERY_ZIP_MAX_RATIO) — possible zip bomb"))
             return
@@ -153,12 +155,7 @@ def _file_item(path: Path, name: str) -> Iterator[SourceItem]:
                 f"zip archive is too large: {size / 1048576:.1f} MiB, the limit is "
                 f"{settings.ZIP_MAX_TOTAL_BYTES / 1048576:.0f} MiB (setting REFINERY_ZIP_MAX_TOTAL_MB)"))
             return
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            yield SourceItem(name=name, size=size, error=f"cannot read: {exc.strerror or exc}")
-            return
-        yield from _expand_zip(data, name, _Budget(), 1)
+        yield from _expand_zip(path, name, _Budget(), 1)
         return
     if size > settings.MAX_FILE_BYTES:
         yield SourceItem(name=name, size=size, error=_size_error(name, size))

@@ -81,3 +81,14 @@ def test_oversize_member_in_zip(tmp_path, settings):
     report = ingest_paths(collection=make_collection(), paths=[write(tmp_path, "z.zip", data)])
     statuses = {f.name: f.status for f in report.files}
     assert statuses == {"z.zip/big.txt": ERROR, "z.zip/small.txt": INGESTED}
+
+
+def test_archives_nested_too_deep_and_oversize_archive(tmp_path, settings):
+    data = zip_bytes({"deep.txt": "deepest text"})
+    for level in range(4):
+        data = zip_bytes({f"level{level}.zip": data})
+    report = ingest_paths(collection=make_collection(), paths=[write(tmp_path, "deep.zip", data)])
+    assert [f.status for f in report.files] == [ERROR] and "nested more than 3 deep" in report.files[0].message
+    settings.ZIP_MAX_TOTAL_BYTES = 50
+    report = ingest_paths(collection=make_collection("c2"), paths=[write(tmp_path, "deep2.zip", data)])
+    assert "zip archive is too large" in report.files[0].message and "REFINERY_ZIP_MAX_TOTAL_MB" in report.files[0].message
