@@ -61,6 +61,16 @@ def confusion_chart(field: dict) -> dict:
                               xaxis={"title": "label"}, yaxis={"title": "label"})}
 
 
+def consensus_chart(field: dict) -> dict:
+    rows = field.get("vs_consensus", {})
+    names = list(rows)
+    return {"data": [{"type": "bar", "name": "κ vs consensus", "x": names, "y": [rows[n]["kappa"] for n in names]},
+                     {"type": "bar", "name": "accuracy vs consensus", "x": names,
+                      "y": [rows[n]["accuracy"] for n in names]}],
+            "layout": _layout(f"{field.get('title', field['field'])}: each annotator vs the others' majority",
+                              barmode="group", yaxis={"range": [-1, 1]})}
+
+
 def item_agreement_chart(values: list[float], threshold: float) -> dict:
     return {"data": [{"type": "histogram", "x": values, "xbins": {"start": 0, "end": 1.0001, "size": 0.05}}],
             "layout": _layout("Item agreement (items left of the line go to review)",
@@ -80,4 +90,5 @@ def project_charts(*, report: dict, stats: list[dict], item_agreement: list[floa
         charts.append({"id": f"heat-{f['field']}", "spec": heatmap_chart(f)})
         charts.append({"id": f"label-{f['field']}", "spec": per_label_chart(f)})
         charts.append({"id": f"conf-{f['field']}", "spec": confusion_chart(f)})
+        charts.append({"id": f"cons-{f['field']}", "spec": consensus_chart(f)})
     return charts

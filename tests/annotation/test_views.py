@@ -67,12 +67,14 @@ def test_label_flow_with_validation_and_skip(project, annotator_client, annotato
 
 
 def test_curator_dashboard_and_adjudication(project, curator_client, curator, annotator, annotator2):
-    for a in Assignment.objects.filter(item__project=project):
-        services.annotation_submit(item=a.item, annotator=a.annotator, label=sft_label(4))
+    for item in project.items.all():  # both annotators label every item (the second beyond their queue)
+        for u in (annotator, annotator2):
+            services.annotation_submit(item=item, annotator=u, label=sft_label(4), require_assignment=False)
     r = curator_client.get(reverse("annotation:project_detail", args=[project.pk]))
     assert r.status_code == 200
     charts = json.loads(r.content.decode().split('type="application/json">')[1].split("</script>")[0])
-    assert {c["id"] for c in charts} >= {"progress", "speed"}
+    assert {c["id"] for c in charts} >= {"progress", "speed", "items", "heat-decision", "label-decision",
+                                         "conf-decision", "cons-relevance"}
     assert b"plotly/plotly.min.js" in r.content
     item = project.items.first()
     r = curator_client.post(reverse("annotation:adjudicate", args=[item.pk]),
