@@ -7,6 +7,7 @@ collection is reported "already present" and nothing is written.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -17,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from refinery.audit import acting_as
+from refinery.audit import acting_as, current_user
 from refinery.jobs import JobContext, job_start
 from refinery.models import Job, audit_log
 
@@ -96,7 +97,7 @@ class IngestReport:
 
 # ------------------------------------------------------------------------------------ collections
 def collection_create(*, name: str, title: str = "", description: str = "", domain: str = "", user=None) -> Collection:
-    with acting_as(user) if user is not None else _nullcontext():
+    with acting_as(user) if user is not None else contextlib.nullcontext():
         collection = Collection(name=name, title=title, description=description, domain=domain)
         collection.full_clean()
         collection.save()
@@ -108,20 +109,12 @@ def collection_update(*, collection: Collection, user=None, **fields) -> Collect
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
-    with acting_as(user) if user is not None else _nullcontext():
+    with acting_as(user) if user is not None else contextlib.nullcontext():
         for key, value in fields.items():
             setattr(collection, key, value)
         collection.full_clean()
         collection.save()
     return collection
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 # ------------------------------------------------------------------------------------ raw files
@@ -218,8 +211,6 @@ def _ingest_item(collection: Collection, item: SourceItem) -> FileReport:
 
 
 def _create_records(collection: Collection, source: SourceFile, parsed) -> None:
-    from refinery.audit import current_user
-
     user = current_user()
     docs = []
     for d in parsed.documents:
@@ -254,7 +245,7 @@ def ingest_paths(*, collection: Collection, paths: list[str | os.PathLike], user
     With ``ctx`` (a job), progress is reported per file and a cancel stops between files.
     """
     report = IngestReport()
-    with acting_as(user) if user is not None else _nullcontext():
+    with acting_as(user) if user is not None else contextlib.nullcontext():
         items = list(expand_paths(paths, names=names))
         iterator = ctx.track(items, stage="Ingesting files") if ctx is not None else items
         for item in iterator:
