@@ -278,7 +278,9 @@ def per_label_agreement(R: np.ndarray, K: int | None = None) -> list[dict]:
     out = []
     for k in range(K):
         O = np.array([[o00[k], o01[k]], [o01[k], o11[k]]])
-        out.append({"category": k, "alpha": _alpha_from_coincidence(O, "nominal", None),
+        used = shares[k] > 0 if total else False
+        # a label nobody used has no agreement to report (NaN), not the 0/0 → 1.0 convention
+        out.append({"category": k, "alpha": _alpha_from_coincidence(O, "nominal", None) if used else float("nan"),
                     "share": float(shares[k])})
     return out
 

@@ -56,7 +56,8 @@ def confusion_chart(field: dict) -> dict:
         arr = np.asarray(m, dtype=float)
         total += arr + arr.T  # symmetric: pair order is arbitrary
     return {"data": [{"type": "heatmap", "x": cats, "y": cats, "z": total.astype(int).tolist(),
-                      "colorscale": "Blues", "texttemplate": "%{z}"}],
+                      "colorscale": "Blues", "reversescale": True,
+                      "texttemplate": "%{z}"}],
             "layout": _layout(f"{field.get('title', field['field'])}: confusion over all annotator pairs",
                               xaxis={"title": "label"}, yaxis={"title": "label"})}
 

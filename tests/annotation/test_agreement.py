@@ -92,6 +92,8 @@ def test_per_label_and_consensus_and_bootstrap():
     per = A.per_label_agreement(R, 3)
     assert [d["category"] for d in per] == [0, 1, 2]
     assert sum(d["share"] for d in per) == pytest.approx(1.0)
+    unused = A.per_label_agreement(np.where(R == 2, 1, R), 3)[2]
+    assert unused["share"] == 0 and math.isnan(unused["alpha"])
     for d in per:  # each equals alpha of the binarised matrix
         B = np.where(R < 0, -1, (R == d["category"]).astype(np.int32))
         assert d["alpha"] == pytest.approx(A.krippendorff_alpha(B, 2), abs=1e-12)
