@@ -4,6 +4,7 @@ from __future__ import annotations
 
 def load(stdout, users) -> None:
     _load_datasets(stdout, users)
+    _load_runs(stdout, users)
 
 
 # ---- datasets
@@ -27,3 +28,32 @@ def _load_datasets(stdout, users) -> None:
                  f"{version.n_test} test")
 
 # ---- training runs
+# Few, short steps: `make run` should end quickly with one trained (and promoted, so served) adapter.
+DEMO_RUN_CONFIG = {"max_steps": 8, "max_seq_len": 256, "batch_size": 2, "learning_rate": 5e-4,
+                   "eval_max_samples": 16, "eval_generate_samples": 2, "eval_max_new_tokens": 32}
+
+
+def _load_runs(stdout, users) -> None:
+    """Train a tiny demo adapter on the demo collection's latest version (skip if none, or if done)."""
+    from .models import Adapter, DatasetVersion
+    from .services.runs import RunError, adapter_promote, run_create, run_execute_inline
+
+    version = (DatasetVersion.objects.filter(collection__name="demo", status=DatasetVersion.Status.READY)
+               .order_by("-number").first())
+    if version is None or Adapter.objects.filter(collection=version.collection).exists():
+        return
+    stdout.write(f"- training: demo adapter on {version} ({DEMO_RUN_CONFIG['max_steps']} steps, CPU)")
+    try:
+        run = run_create(dataset_version=version, user=users.get("curator"), config=dict(DEMO_RUN_CONFIG))
+    except RunError as exc:
+        stdout.write(f"- training: no demo run ({exc})")
+        return
+    job = run_execute_inline(run=run, progress_bar=True)
+    adapter = Adapter.objects.filter(run=run).first()
+    if adapter is None:
+        stdout.write(f"- training: demo run #{run.pk} {job.status}: {job.error[:500]}")
+        return
+    adapter_promote(adapter=adapter, user=users.get("curator"))
+    stdout.write(f"- training: demo adapter {adapter.serve_name} (validation loss "
+                 f"{run.eval_before.get('loss', float('nan')):.3f} → {run.eval_after.get('loss', float('nan')):.3f}), promoted")
+
