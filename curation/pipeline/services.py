@@ -115,8 +115,17 @@ def pipeline_steps_to_yaml(steps: list[dict[str, Any]]) -> str:
     return yaml.safe_dump({"steps": items}, allow_unicode=True, sort_keys=False, default_flow_style=False)
 
 
-def steps_build(specs: list[dict[str, Any]]) -> list[Step]:
-    return [get_step_class(s["step"])(**(s.get("options") or {})) for s in specs]
+def steps_build(specs: list[dict[str, Any]], *, collection: str | None = None) -> list[Step]:
+    """Step objects for a spec list. For a collection's run, steps with a ``collection`` option left
+    empty (glossary: the collection's terms) get the run's collection name."""
+    steps = []
+    for spec in specs:
+        cls = get_step_class(spec["step"])
+        options = dict(spec.get("options") or {})
+        if collection and "collection" in cls.option_fields() and not options.get("collection"):
+            options["collection"] = collection
+        steps.append(cls(**options))
+    return steps
 
 
 def parse_set_options(pairs: list[str]) -> dict[str, dict[str, str]]:
@@ -288,7 +297,7 @@ def pipeline_run_execute(*, run: PipelineRun, ctx: JobContext | None = None) -> 
     folder = Path(settings.PIPELINE_DIR) / f"run-{run.pk}"
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        steps = steps_build(run.steps)
+        steps = steps_build(run.steps, collection=collection.name)
     except StepConfigError as exc:
         _finish(run, PipelineRun.Status.FAILED, error=str(exc))
         raise JobError(str(exc)) from None

@@ -194,3 +194,18 @@ def test_pii_dashboard_shows_counts_by_type_and_masked_examples(curator_client, 
     assert "<strong>EMAIL</strong>" in html and "<strong>PHONE</strong>" in html
     assert "[EMAIL_1]" in html  # scrubbed text examples show the placeholders
     assert "john.smith@example.org" not in html and "13912345678" not in html
+
+
+@pytest.mark.django_db
+def test_collection_run_gives_the_glossary_step_its_collection(db):
+    from curation.models import GlossaryTerm
+
+    coll = Collection.objects.create(name="med")
+    other = Collection.objects.create(name="other")
+    GlossaryTerm.objects.create(collection=coll, canonical="高血压", variants=["高血壓", "HBP"])
+    GlossaryTerm.objects.create(collection=other, canonical="WRONG", variants=["patient"])
+    Document.objects.create(collection=coll, record_index=0, text="The patient has HBP and 高血壓.", content_hash="a")
+    config = pipeline_config_create(collection=coll, name="g", yaml_text="steps: [normalize, glossary]\n")
+    run = pipeline_run_execute(run=pipeline_run_create(collection=coll, config=config, executor="local"))
+    assert list(selectors.run_document_outputs(run=run).values()) == ["The patient has 高血压 and 高血压."]
+    assert run.steps[1] == {"step": "glossary", "options": {}}  # the snapshot stays as configured
