@@ -30,7 +30,7 @@ def _collection(pk: int) -> Collection:
 def _errors(exc: ValidationError) -> dict[str, str]:
     if hasattr(exc, "error_dict"):
         return {k: "; ".join(m for e in v for m in e.messages) for k, v in exc.error_dict.items()}
-    return {"__all__": "; ".join(exc.messages)}
+    return {"general": "; ".join(exc.messages)}
 
 
 # ------------------------------------------------------------------------------------ glossary
@@ -57,7 +57,7 @@ def glossary(request, pk: int):
     yaml_snippet = f"- glossary:\n    collection: {collection.name}"
     return render(request, "curation/glossary.html", {
         "collection": collection, "terms": page, "form": form, "errors": errors, "q": q,
-        "yaml_snippet": yaml_snippet, "status": 400 if errors else 200,
+        "yaml_snippet": yaml_snippet,
     }, status=400 if errors else 200)
 
 

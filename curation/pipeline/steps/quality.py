@@ -186,6 +186,7 @@ class QualityFilter(Filter):
         many_lines = s["lines"] >= 3
         checks = [
             ("symbol_ratio", s["symbol_ratio"] > o.max_symbol_ratio),
+            ("alpha_ratio", s["alpha_ratio"] < o.min_alpha_ratio),
             ("bullet_lines", many_lines and s["bullet_lines"] > o.max_bullet_lines),
             ("ellipsis_lines", many_lines and s["ellipsis_lines"] > o.max_ellipsis_lines),
             ("repeated_lines", long_enough and s["repeated_lines"] > o.max_dup_lines),
@@ -194,7 +195,6 @@ class QualityFilter(Filter):
             ("repeated_ngrams", long_enough and any(s[f"dup_{n}gram"] > t for n, t in DUP_NGRAM)),
             ("mean_word_length", long_enough and not s["cjk"]
              and not o.min_mean_word_length <= s["mean_word_length"] <= o.max_mean_word_length),
-            ("alpha_ratio", s["alpha_ratio"] < o.min_alpha_ratio),
             ("stop_words", long_enough and s["stop_words"] < o.min_stop_words),
         ]
         for rule, failed in checks:

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import pytest
+
+from curation.pipeline.base import StepConfigError, build_step
+from curation.pipeline.steps.quality import RULES, heuristic_scores
+from curation.pipeline.steps.quality_model import ClassifierTrainingError, save_classifier, train_classifier
+
+from .helpers import reasons, run_step
+
+GOOD_EN = ("The clinic opens at eight in the morning and closes at six in the evening. Patients with an appointment "
+           "should arrive ten minutes early and bring their insurance card. If you need to cancel, please call the "
+           "front desk at least one day before, so that another patient can have the slot. The doctor will review "
+           "your results with you and explain the next steps of the treatment plan in plain language.")
+GOOD_ZH = ("本行信用卡的账单日为每月五日，到期还款日为账单日后第二十天。持卡人可以通过手机银行、网上银行或者柜台办理还款。"
+           "如果在到期还款日之前全额还款，可以享受免息还款期待遇；如果只偿还最低还款额，则需要按日支付利息。"
+           "我们建议您开通自动还款功能，以免因为忘记还款而影响个人信用记录。如有疑问，请拨打客服热线咨询。")
+
+
+def verdict(text, **options):
+    kept, rejected, _ = run_step("quality", [{"id": "x", "text": text}], **options)
+    return "kept" if kept else rejected[0][1].reason
+
+
+def test_good_english_and_chinese_prose_pass():
+    assert verdict(GOOD_EN) == "kept"
+    assert verdict(GOOD_ZH) == "kept"
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("# Title ### tags #a #b #c #d ... more ... and ... " * 10, "symbol_ratio"),
+    ("".join(f"- the {w} item of the shopping list is here\n" for w in ("first second third fourth fifth sixth "
+                                                                         "seventh eighth ninth tenth").split()), "bullet_lines"),
+    ("".join(f"Line {i} trails off and never finishes its thought in time...\n" for i in range(20)), "ellipsis_lines"),
+    (GOOD_EN + "\n" + "\n".join(["Buy our product today at the lowest price online"] * 12), "repeated_lines"),
+    ("buy cheap pills " * 60, "top_ngram"),
+    (" ".join(f"{i * 7919 % 100000} ¥{i}.5 ({i})" for i in range(30)) + " total", "alpha_ratio"),
+    (" ".join(["supercalifragilisticexpialidocious antidisestablishmentarianism"] * 2
+              + [f"pneumonoultramicroscopicsilicovolcanoconiosis{i}" for i in range(60)]), "mean_word_length"),
+    (" ".join(f"apple{i} banana{i} cherry{i}" for i in range(30)), "stop_words"),
+])
+def test_each_rule_has_its_own_reason(text, reason):
+    assert verdict(text) == reason
+
+
+def test_chinese_repetition_is_caught_with_character_ngrams():
+    assert verdict("点击这里领取优惠券马上领取" * 20) in ("top_ngram", "repeated_ngrams")
+
+
+def test_short_instruction_turns_are_not_judged_as_web_pages():
+    for text in ("How do I reset my password?", "我的银行卡丢了怎么办？", "Reset password"):
+        assert verdict(text) == "kept"
+
+
+def test_rules_can_be_disabled_and_unknown_rules_listed():
+    assert verdict("buy cheap pills " * 60, rules=["symbol_ratio"]) == "kept"
+    with pytest.raises(StepConfigError, match="valid rules: symbol_ratio"):
+        build_step("quality", {"rules": ["nonsense"]})
+
+
+def test_empty_text_is_dropped():
+    assert verdict("") == "alpha_ratio"
+
+
+def test_messages_records_and_attributes():
+    rec = {"id": "s", "messages": [{"role": "user", "content": "When does the clinic open?"},
+                                   {"role": "assistant", "content": GOOD_EN}]}
+    kept, _, _ = run_step("quality", [rec])
+    assert kept[0]["attrs"]["quality"]["alpha_ratio"] > 0.9
+
+
+def test_ten_megabyte_document_is_judged_on_its_head():
+    text = (GOOD_EN + "\n") * 26_000
+    assert len(text) > 10_000_000
+    assert verdict(text) in ("repeated_lines", "repeated_line_chars", "top_ngram", "repeated_ngrams")
+
+
+def test_scores_expose_each_rule_value():
+    s = heuristic_scores(GOOD_ZH)
+    assert s["cjk"] == 1.0 and s["stop_words"] >= 2 and s["alpha_ratio"] == 1.0
+
+
+# ---------------------------------------------------------------- classifier
+def _examples():
+    good = [GOOD_EN, GOOD_ZH, GOOD_EN.replace("clinic", "hospital"), GOOD_ZH.replace("信用卡", "借记卡"),
+            GOOD_EN.replace("doctor", "nurse"), GOOD_ZH.replace("客服", "人工")]
+    bad = ["CLICK HERE!!! Win $$$ free prize now!!! Limited offer!!!", "点击领取红包！！！免费！！！限时抢购！！！",
+           "BUY NOW cheap cheap cheap pills online!!!", "加微信领取优惠！！！代开发票！！！",
+           "Hot singles in your area!!! Click!!!", "免费领取！！！点击链接！！！马上发财！！！"]
+    return good + bad, [1] * len(good) + [0] * len(bad)
+
+
+def test_classifier_trains_with_cross_validation_and_drops_spam(tmp_path):
+    texts, labels = _examples()
+    result = train_classifier(texts, labels)
+    assert len(result.cv_scores) == 5 and 0.0 <= result.cv_accuracy <= 1.0
+    path = save_classifier(result.model, tmp_path / "clf.joblib")
+    recs = [{"id": "ok", "text": GOOD_EN.replace("morning", "day")}, {"id": "spam", "text": "CLICK HERE!!! free prize!!! 点击领取！！！"}]
+    kept, rejected, _ = run_step("quality", recs, classifier_path=str(path), classifier_threshold=0.6)
+    assert [r["id"] for r in kept] == ["ok"]
+    assert reasons(rejected) == {"spam": "classifier"}
+    assert kept[0]["attrs"]["quality"]["p_rejected"] < 0.6
+
+
+def test_classifier_needs_both_classes():
+    with pytest.raises(ClassifierTrainingError, match="at least 3 accepted and 3 rejected"):
+        train_classifier(["a", "b", "c", "d"], [1, 1, 1, 0])
+
+
+def test_missing_classifier_file_is_a_config_error(tmp_path):
+    step = build_step("quality", {"classifier_path": str(tmp_path / "nope.joblib")})
+    with pytest.raises(StepConfigError, match="does not exist"):
+        step.ensure_setup()
