@@ -26,7 +26,7 @@ def funnel_figure(run: PipelineRun) -> dict:
     labels = ["input"] + [f"{i + 1}. {s['step']}" for i, s in enumerate(steps)]
     values = [run.report.get("input", run.n_input)] + [s["out"] for s in steps]
     return {"data": [{"type": "funnel", "y": labels, "x": values, "textinfo": "value+percent initial"}],
-            "layout": _layout("Records kept after each step")}
+            "layout": _layout("Records kept after each step", margin={"l": 130, "r": 20, "t": 40, "b": 30})}
 
 
 def reasons_figure(run: PipelineRun) -> tuple[dict, list[dict]]:
