@@ -190,6 +190,7 @@ LABEL_STUDIO_API_KEY = env("LABEL_STUDIO_API_KEY")
 LABEL_STUDIO_WEBHOOK_SECRET = env("LABEL_STUDIO_WEBHOOK_SECRET") or SECRET_KEY[:32]
 PIPELINE_EXECUTOR = env("REFINERY_PIPELINE_EXECUTOR")  # "local" or "ray"
 RAY_ADDRESS = env("RAY_ADDRESS")  # empty = start Ray locally
+TRAIN_LAUNCHER = env("REFINERY_TRAIN_LAUNCHER", default="python")  # "accelerate" = accelerate launch (multi-GPU)
 
 # ---------------------------------------------------------------- REST API
 REST_FRAMEWORK = {

@@ -102,7 +102,8 @@ def chat_completion(*, model: str | None, messages, max_tokens: int = 128, tempe
     _, tok = _load(base_name, adapter)
     reply = chat_generate(base_name=base_name, adapter=adapter, conversations=[msgs], max_tokens=max_tokens,
                           temperature=temperature)[0]
-    prompt_tokens = len(tok.apply_chat_template(msgs, tokenize=True, add_generation_prompt=True))
+    prompt_text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    prompt_tokens = len(tok(prompt_text, add_special_tokens=False)["input_ids"])
     completion_tokens = len(tok(reply, add_special_tokens=False)["input_ids"])
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),

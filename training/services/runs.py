@@ -107,9 +107,11 @@ def run_start(*, run: TrainingRun, user=None, resume: bool = False) -> Job:
     """Queue the run's job (the worker launches the subprocess)."""
     if resume:
         _write_json_atomic(run.folder / "config.json", run_trainer_config(run, resume=True))
+    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.QUEUED, error="", exit_code=None)
+    # (with an immediate task backend the job has already run when job_start returns)
     job = job_start(kind="training.run", title=f"Train run #{run.pk} on {run.dataset_version}",
                     params={"run_id": run.pk}, user=user, target=run)
-    TrainingRun.objects.filter(pk=run.pk).update(job=job, status=TrainingRun.Status.QUEUED, error="", exit_code=None)
+    TrainingRun.objects.filter(pk=run.pk).update(job=job)
     run.refresh_from_db()
     return job
 
@@ -185,25 +187,35 @@ def run_execute(*, run: TrainingRun, ctx=None) -> dict:
         proc = subprocess.Popen(_launch_command(config_path), cwd=settings.BASE_DIR, stdout=out,
                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
     offset, cancelled = 0, False
+
+    def report(fn, *args, **kwargs) -> None:
+        """Job progress/log calls raise JobCancelled on a cancel request: turn that into a SIGTERM."""
+        nonlocal cancelled
+        if ctx is None:
+            return
+        try:
+            fn(*args, **kwargs)
+        except JobCancelled:
+            cancelled = True
+
     try:
         while True:
             code = proc.poll()
             events, offset = read_log(folder / "log.jsonl", offset)
             for ev in events:
-                if ev.get("event") == "train":
+                kind = ev.get("event")
+                if kind == "train":
                     TrainingRun.objects.filter(pk=run.pk).update(steps_done=ev["step"], total_steps=ev["total_steps"])
-                    if ctx is not None:
-                        try:
-                            ctx.progress(ev["step"], ev["total_steps"], stage="Training")
-                        except JobCancelled:
-                            cancelled = True
-                elif ev.get("event") == "start":
+                    report(getattr(ctx, "progress", None), ev["step"], ev["total_steps"], stage="Training")
+                elif kind == "start":
                     TrainingRun.objects.filter(pk=run.pk).update(total_steps=ev["total_steps"])
-                    if ctx is not None:
-                        ctx.log(f"Training {ev['total_steps']} steps on {ev['train_samples']} samples "
-                                f"({ev['trainable_params']:,} trainable parameters, {ev['device']})")
-                elif ev.get("event") in ("eval_before", "eval_after") and ctx is not None:
-                    ctx.log(f"{ev['event'].replace('_', ' ')}: loss {ev.get('loss', float('nan')):.4f}")
+                    report(getattr(ctx, "log", None), f"Training {ev['total_steps']} steps on {ev['train_samples']} "
+                           f"samples ({ev['trainable_params']:,} trainable parameters, {ev['device']})")
+                elif kind in ("eval_before", "eval_after") and ev.get("loss") is not None:
+                    report(getattr(ctx, "log", None), f"{kind.replace('_', ' ')}: loss {ev['loss']:.4f}")
+                elif kind in ("warning", "error", "resume", "early_stop"):
+                    report(getattr(ctx, "log", None), f"{kind}: {ev.get('message') or ev.get('step')}",
+                           level="warning" if kind in ("warning", "error") else "info")
             if code is not None:
                 break
             if ctx is not None and not cancelled and ctx.cancel_requested:
@@ -217,13 +229,16 @@ def run_execute(*, run: TrainingRun, ctx=None) -> dict:
                     proc.wait()
                 continue
             time.sleep(POLL_SECONDS)
-    except BaseException:
+    except BaseException as exc:
         if proc.poll() is None:  # the worker itself is going down: do not leave an orphan trainer
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=STOP_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+        TrainingRun.objects.filter(pk=run.pk).update(
+            status=TrainingRun.Status.FAILED, finished_at=timezone.now(), exit_code=proc.poll(),
+            error=f"The watcher stopped: {type(exc).__name__}: {exc}", log_tail=_tail(out_log))
         raise
     return run_finish(run=run, exit_code=proc.returncode, cancelled=cancelled)
 
