@@ -179,6 +179,9 @@ def _covered(spans: list[tuple[int, int]], start: int, end: int) -> bool:
 def _name_core(text: str, start: int, end: int) -> tuple[int, int]:
     """Given + family name inside a Faker name ("Dr. John Smith MD" → "John Smith")."""
     value = text[start:end]
+    prefix = re.match(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+", value)
+    if prefix:
+        start, value = start + prefix.end(), value[prefix.end():]
     m = re.search(r"[A-Z][\w'\-]+(?:\s+[A-Z]\.)?\s+[A-Z][\w'\-]+", value) if value.isascii() else None
     return (start + m.start(), start + m.end()) if m else (start, end)
 

@@ -31,8 +31,9 @@ SUFFIX = r"(?:,?\s(?:Jr\.|Sr\.|II|III|IV|MD|DDS|PhD|DVM|Esq\.))"
 CANDIDATE_RE = re.compile(
     rf"(?<![A-Za-z])(?:(?P<title>{TITLES}\.?)\s+)?(?P<name>{CAP}(?:\s{CAP}){{0,3}}){SUFFIX}?(?![A-Za-z])"
 )
-WORD_LEFT_RE = re.compile(r"(\S+\s+)$")
-WORD_RIGHT_RE = re.compile(r"^(\W*\s*\S+)")
+# One word of ASCII context each side (a CJK neighbour is not context: spaCy would glue it to the name).
+WORD_LEFT_RE = re.compile(r"([A-Za-z][A-Za-z'’\-]*[:,]?\s+)$")
+WORD_RIGHT_RE = re.compile(r"^[,.;:!?)'’]?\s*[A-Za-z0-9][A-Za-z0-9'’\-]*")
 EN_CUES = frozenset("dear contact patient signed attn name name: from: to: cc: by mr mrs ms dr".split())
 # Capitalised words that start a sentence before a name ("Call Norma Fisher"): stripped from the
 # candidate and treated as a cue.
@@ -40,6 +41,21 @@ EN_LEAD_CUES = frozenset(
     "call contact dear ask email e-mail tell thank thanks meet patient customer client doctor nurse "
     "attn attention cc to from by with for signed regards sincerely hi hello welcome please".split()
 )
+# Sentence-initial words glued to a following name ("Yesterday Logan Reese called"): stripped.
+EN_LEAD_WORDS = frozenset(
+    "yesterday today tomorrow tonight our the this that these those when if after before then so and but also "
+    "however meanwhile later earlier here there".split()
+)
+# A verb right after a candidate that only people do ("April York lives at …").
+EN_RIGHT_CUES = frozenset("lives lived called calls said says wrote writes asked asks replied visited reported "
+                          "complained was_born signed emailed phoned".split())
+# A cue beats an ORG/GPE reading from the small model, unless the candidate itself looks like one.
+ORGISH_WORDS = frozenset(
+    "inc inc. corp corp. corporation llc ltd ltd. co co. company university college hospital clinic bank group team "
+    "department committee council foundation institute center centre services systems labs school agency office "
+    "association society church city county state river street avenue road".split()
+)
+CUE_OVERRIDABLE = frozenset("ORG GPE LOC NORP FAC PRODUCT WORK_OF_ART".split())
 NON_PERSON_LABELS = frozenset("ORG GPE LOC FAC PRODUCT EVENT WORK_OF_ART LAW LANGUAGE NORP DATE TIME MONEY".split())
 
 # Common Chinese surnames (frequency order, 2020 census tops) and compound surnames.
@@ -51,17 +67,24 @@ SURNAMES = frozenset(
     "佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚"
     "鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁"
     "芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利呼居揭干但尉冶斯"
-    "元束檀衣信展阴昝智幸奉植衡富尧闭由萧阎"
+    "元束檀衣信展阴昝智幸奉植衡富尧闭由萧阎傅赖洪"
 )
 COMPOUND_SURNAMES = frozenset(
     "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 端木 独孤 南宫 西门 百里 呼延".split()
 )
 CN_CUES_BEFORE = frozenset(
     "患者 病人 姓名 联系人 医生 大夫 护士 主任 教授 客户 经理 老师 同学 申请人 借款人 持卡人 收件人 收货人 户主 员工 用户 "
-    "律师 会计 先生 女士 家属 投保人 被保险人 受益人 法人 代表人 负责人 签字人 经办人".split()
+    "律师 会计 先生 女士 家属 投保人 被保险人 受益人 法人 代表人 负责人 签字人 经办人 车主 业主 房主 房东 租客 卖家 买家 "
+    "寄件人 司机 乘客 患儿 产妇 学生 客服 代理人 被告 原告 证人 当事人 嫌疑人 联络人 报案人".split()
 )
 CN_CUES_AFTER = frozenset("先生 女士 医生 大夫 护士 主任 教授 老师 经理 同学 律师 同志 小姐 阿姨 总 董事长 院长 科长 处长".split())
+# What may follow a name in a sentence (punctuation, digits, particles, verbs of speech, titles).
+_CN_NAME_END_CHARS = frozenset("，。、；：！？,.;:!?()（）\"'“”‘’ \n\t0123456789")
+_CN_NAME_FOLLOWERS = ("已", "的", "来", "在", "于", "是", "说", "表示", "因", "称", "向", "和", "与", "等", "将", "被",
+                      "把", "对", "也", "都", "还", "就", "又", "正", "今", "签", "同", "女", "男", "，")
+_CN_CUE_NAME_RE = None  # compiled lazily (built from the surname and cue sets below)
 _CN_NAME_FLAGS = ("nr", "nrfg")
+_CN_NOT_GIVEN_FLAGS = frozenset("x m q uj ul uz ug ud p c r d f t".split())
 # Last characters of nouns that jieba's dictionary wrongly tags ``nr`` ("银行卡/nr"); given names
 # practically never end with them.
 _CN_NOUN_ENDINGS = frozenset("卡证号费单额率款表院局司部区市省县路街科室所站厅处队组")
@@ -127,10 +150,10 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
                 out[ti].append((start, end))
                 continue
             lead_cue = False
-            if len(tokens) > 2 and tokens[0].lower() in EN_LEAD_CUES:
+            if len(tokens) > 2 and (tokens[0].lower() in EN_LEAD_CUES or tokens[0].lower() in EN_LEAD_WORDS):
+                lead_cue = tokens[0].lower() in EN_LEAD_CUES
                 start = text.index(tokens[1], start + len(tokens[0]))
                 tokens = tokens[1:]
-                lead_cue = True
             if len(tokens) < 2 or all(t.endswith(".") for t in tokens):
                 continue
             left = WORD_LEFT_RE.search(text, max(0, start - 40), start)
@@ -138,6 +161,11 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
             w_start = left.start() if left else start
             w_end = end + (right.end() if right else 0)
             cue = lead_cue or (bool(left) and left.group(1).strip().lower() in EN_CUES)
+            if not cue and right:
+                following = right.group().strip(" ,.;:!?)'’\n").lower()
+                cue = following in EN_RIGHT_CUES and not right.group().lstrip().startswith((",", ".", ";"))
+            if cue and any(t.lower().rstrip(".,") in ORGISH_WORDS for t in tokens):
+                cue = False
             pending.append((ti, start, end, text[w_start:w_end], w_start, cue))
     if not pending:
         return out
@@ -152,11 +180,13 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
             if es >= end or ee <= start:
                 continue
             if label == "PERSON":
-                s, e = max(es, start), min(ee, end)
-                if e - s >= 2:
-                    out[ti].append((s, e))
+                # the small model often tags only the family name of "Crystal Smith": a PERSON inside
+                # a run of capitalised words (lead words already stripped) takes the whole run
+                if min(ee, end) - max(es, start) >= 2:
+                    out[ti].append((start, end))
                     found = True
-            elif label in NON_PERSON_LABELS:
+                    break
+            elif label in NON_PERSON_LABELS and not (cue and label in CUE_OVERRIDABLE):
                 other = True
         if not found and not other and cue:
             out[ti].append((start, end))
@@ -185,6 +215,43 @@ def _run_ner(windows: list[str]) -> None:
 
 
 # ------------------------------------------------------------------------------------- Chinese
+def _cue_name_re() -> re.Pattern:
+    global _CN_CUE_NAME_RE
+    if _CN_CUE_NAME_RE is None:
+        cues = "|".join(sorted(CN_CUES_BEFORE, key=len, reverse=True))
+        surnames = "|".join(sorted(COMPOUND_SURNAMES)) + "|[" + "".join(sorted(SURNAMES)) + "]"
+        _CN_CUE_NAME_RE = re.compile(rf"(?:{cues})[：:]?\s*(?P<surname>{surnames})(?=[\u4e00-\u9fa5])")
+    return _CN_CUE_NAME_RE
+
+
+def _name_ends_at(text: str, end: int) -> bool:
+    if end >= len(text) or text[end] in _CN_NAME_END_CHARS:
+        return True
+    return text.startswith(_CN_NAME_FOLLOWERS, end) or any(text.startswith(c, end) for c in CN_CUES_AFTER)
+
+
+_CN_SINGLE_FOLLOWERS = frozenset(f for f in _CN_NAME_FOLLOWERS if len(f) == 1)
+
+
+def cue_names(text: str, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Cue + surname + 1–2 characters, where what follows can end a name ("车主张建已被通知").
+
+    Independent of jieba's segmentation, which often glues cue and surname ("主张", "客户王")."""
+    spans = []
+    for m in _cue_name_re().finditer(text):
+        start, s_end = m.start("surname"), m.end("surname")
+        for given in (2, 1):
+            end = s_end + given
+            given_chars = text[s_end:end]
+            if given == 2 and given_chars[-1:] in _CN_SINGLE_FOLLOWERS:
+                continue  # "俞宁已被通知": the name is 俞宁
+            if end <= len(text) and all("\u4e00" <= c <= "\u9fa5" for c in given_chars) and _name_ends_at(text, end):
+                if _free(covered, start, end):
+                    spans.append((start, end))
+                break
+    return spans
+
+
 def chinese_names(text: str, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
     if not _CJK_RE.search(text):
         return []
@@ -192,7 +259,8 @@ def chinese_names(text: str, covered: list[tuple[int, int]]) -> list[tuple[int, 
     import jieba.posseg as pseg
 
     dict_tags = pseg.dt.word_tag_tab  # the dictionary's own tag per word ("银行卡" → n)
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int]] = cue_names(text, covered)
+    covered = covered + spans
     for run in _CJK_RUN_RE.finditer(text):  # only CJK runs go through jieba (names are pure CJK)
         spans.extend(_names_in_run(pseg, dict_tags, run.group(), run.start(), covered))
     return spans
@@ -219,16 +287,18 @@ def _names_in_run(pseg, dict_tags, text: str, base: int, covered: list[tuple[int
         next_word = tokens[i + 1][0] if i + 1 < n else ""
         span = None
         if _surname_start(word) and _CJK_WORD_RE.match(word[:1]):
-            cued = prev_word.rstrip("：:") in CN_CUES_BEFORE or prev_word in ("：", ":") and i >= 2 and tokens[i - 2][0] in CN_CUES_BEFORE
-            if (2 <= len(word) <= 4 and all("\u4e00" <= c <= "\u9fa5" for c in word) and word not in CN_CUES_AFTER
-                    and not (len(word) >= 3 and word[-1] in _CN_NOUN_ENDINGS)):
+            cued = (prev_word.rstrip("：:") in CN_CUES_BEFORE
+                    or (prev_word in ("：", ":") and i >= 2 and tokens[i - 2][0] in CN_CUES_BEFORE))
+            if (word in SURNAMES or word in COMPOUND_SURNAMES) and i + 1 < n:  # "唐" + "建华", "欧阳" + "娜娜"
+                nxt, nflag, nstart = tokens[i + 1]
+                if (_CJK_WORD_RE.match(nxt) and nxt not in CN_CUES_AFTER and len(word) + len(nxt) <= 4
+                        and nflag not in _CN_NOT_GIVEN_FLAGS and not (len(nxt) == 1 and nflag.startswith("v"))
+                        and (flag in _CN_NAME_FLAGS or cued or nflag.startswith("nr"))):
+                    span = (start, nstart + len(nxt), 2)
+            if (span is None and 2 <= len(word) <= 4 and all("\u4e00" <= c <= "\u9fa5" for c in word)
+                    and word not in CN_CUES_AFTER and not (len(word) >= 3 and word[-1] in _CN_NOUN_ENDINGS)):
                 if flag in _CN_NAME_FLAGS or (cued and len(word) <= 3) or (next_word in CN_CUES_AFTER and len(word) <= 3):
                     span = (start, start + len(word), 1)
-            elif len(word) in (1, 2) and (word in SURNAMES or word in COMPOUND_SURNAMES) and i + 1 < n:
-                nxt, nflag, nstart = tokens[i + 1]
-                if (_CJK_WORD_RE.match(nxt) and nxt not in CN_CUES_AFTER and nflag not in ("x", "m", "uj", "ul", "p", "c", "r", "d")
-                        and (flag in _CN_NAME_FLAGS or cued) and len(word) + len(nxt) <= 4):
-                    span = (start, nstart + len(nxt), 2)
         if span and _free(covered, span[0], span[1]):
             spans.append((span[0], span[1]))
             i += span[2]

@@ -67,7 +67,24 @@ class Detector:
     type: str
     regex: str
     validate: Validator  # (text, match) -> (start, end) of the PII inside the match, or None
-    flags: int = 0
+    gate: str = "digit"  # what the text must contain for this detector to be tried (see GATES)
+    digit_initial: bool = False  # the match starts with a digit, '+' or '(' (grouped behind one lookahead)
+
+
+_DIGIT_RE = re.compile(r"\d")
+_CJK_ANY_RE = re.compile(r"[\u4e00-\u9fa5]")
+# Cheap whole-text checks: a detector whose gate fails is left out of the combined regex for that text
+# (Python's re tries every alternative at every position, so fewer alternatives = a faster scan).
+GATES: dict[str, Callable[[str], bool]] = {
+    "digit": lambda t: _DIGIT_RE.search(t) is not None,
+    "at": lambda t: "@" in t,
+    "scheme": lambda t: "://" in t,
+    "colon": lambda t: ":" in t,
+    "cjk": lambda t: _CJK_ANY_RE.search(t) is not None and _DIGIT_RE.search(t) is not None,
+    "cjk_only": lambda t: _CJK_ANY_RE.search(t) is not None,
+    "passport": lambda t: "护照" in t or "assport" in t or "ASSPORT" in t,
+    "apo": lambda t: "PO A" in t,
+}
 
 
 def _before(text: str, m: re.Match) -> str:
@@ -192,61 +209,81 @@ _CAP = r"[A-Z][a-z]+"
 
 DETECTORS: tuple[Detector, ...] = (
     Detector("CREDENTIALS",
-             r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,15}://(?P<uc>[^\s/:@\[\]]+:[^\s/@\[\]]+)@", v_url_credentials),
-    Detector("EMAIL", L + r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}" + R, v_always),
+             r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,15}://(?P<uc>[^\s/:@\[\]]+:[^\s/@\[\]]+)@", v_url_credentials,
+             gate="scheme"),
+    Detector("EMAIL", r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}" + R, v_always, gate="at"),
     Detector("PASSPORT",
-             r"(?:护照(?:号码|号)?|(?i:passport)(?:\s*(?i:no\.?|number|#))?)\s*[:：]?\s*(?P<pp>[A-Z]{1,2}\d{7,8}|\d{9})" + R, v_passport),
-    Detector("CN_ID", L + r"[1-8]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]" + R, v_cn_id18),
+             r"(?:护照(?:号码|号)?|(?i:passport)(?:\s*(?i:no\.?|number|#))?)\s*[:：]?\s*(?P<pp>[A-Z]{1,2}\d{7,8}|\d{9})" + R, v_passport, gate="passport"),
+    Detector("CN_ID", L + r"[1-8]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]" + R, v_cn_id18, digit_initial=True),
     Detector("USCC", L + r"[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}" + R, v_uscc),
-    Detector("CN_ID", L + r"[1-8]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}" + R, v_cn_id15),
-    Detector("CARD", L + r"\d(?:[ \-]?\d){11,18}" + R, v_card),
-    Detector("SSN", r"(?<![0-9A-Za-z\-])\d{3}-\d{2}-\d{4}(?![0-9A-Za-z\-])", v_ssn),
-    Detector("PHONE", r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d{4}){2}" + R, v_always),
+    Detector("CN_ID", L + r"[1-8]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}" + R, v_cn_id15, digit_initial=True),
+    Detector("CARD", L + r"\d(?:[ \-]?\d){11,18}" + R, v_card, digit_initial=True),
+    Detector("SSN", r"(?<![0-9A-Za-z\-])\d{3}-\d{2}-\d{4}(?![0-9A-Za-z\-])", v_ssn, digit_initial=True),
+    Detector("PHONE", r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d{4}){2}" + R, v_always, digit_initial=True),
     Detector("PHONE", r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[\s\-]?)?(?:\(0\d{2,3}\)|0\d{2,3})[\s\-]?\d{3,4}[\s\-]?\d{4}"
-                      r"(?:\s*(?:转|ext\.?|x)\s*\d{1,5})?" + R, v_always),
+                      r"(?:\s*(?:转|ext\.?|x)\s*\d{1,5})?" + R, v_always, digit_initial=True),
     Detector("PHONE", r"(?<![0-9A-Za-z+])(?:(?:\+|00)\d{1,3}[\s.\-]?|1[\s.\-])?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.\-]?)\d{3,4}[\s.\-]?\d{3,4}"
-                      r"(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?" + R, v_phone),
-    Detector("IP", r"(?<![0-9A-Za-z.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![0-9A-Za-z]|\.\d)", v_ipv4),
-    Detector("IP", r"(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})(?![0-9A-Za-z:])", v_ipv6),
-    Detector("PLATE", rf"[{PLATE_PROVINCES}][A-Z][·•\-\s]?(?=[A-Z0-9]*\d[A-Z0-9]*\d)[A-Z0-9]{{5,6}}" + R, v_always),
+                      r"(?:\s*(?:x|ext\.?|#)\s*\d{1,6})?" + R, v_phone, digit_initial=True),
+    Detector("IP", r"(?<![0-9A-Za-z.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![0-9A-Za-z]|\.\d)", v_ipv4, digit_initial=True),
+    Detector("IP", r"(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,7}|[0-9A-Fa-f]{1,4})(?![0-9A-Za-z:])", v_ipv6, gate="colon"),
+    Detector("PLATE", rf"[{PLATE_PROVINCES}][A-Z][·•\-\s]?(?=[A-Z0-9]*\d[A-Z0-9]*\d)[A-Z0-9]{{5,6}}" + R, v_always, gate="cjk"),
     Detector("ADDRESS",
              rf"{L}\d{{1,6}}\s+(?:{_CAP}\s+){{1,3}}(?:{STREET_SUFFIXES})\.?(?![A-Za-z])"
              r"(?:,?\s+(?:Apt\.?|Suite|Unit|Ste\.?|#)\s*[\w\-]+)?"
-             rf"(?:,?\s+{_CAP}(?:\s+{_CAP}){{0,2}},\s+[A-Z]{{2}}\s+\d{{5}}(?:-\d{{4}})?)?" + R, v_always),
+             rf"(?:,?\s+{_CAP}(?:\s+{_CAP}){{0,2}},\s+[A-Z]{{2}}\s+\d{{5}}(?:-\d{{4}})?)?" + R, v_always, digit_initial=True),
     Detector("ADDRESS",
-             r"(?:(?:Unit|PSC)\s+\d{4},?\s+Box\s+\d{4}|US[NS][SV]?\s+[A-Z][a-z]+),?\s+[ADF]PO\s+A[AEP]\s+\d{5}" + R, v_always),
+             r"(?:(?:Unit|PSC)\s+\d{4},?\s+Box\s+\d{4}|US[NS][SV]?\s+[A-Z][a-z]+),?\s+[ADF]PO\s+A[AEP]\s+\d{5}" + R, v_always, gate="apo"),
     Detector("ADDRESS",
              rf"(?P<prov>(?:{PROVINCES})(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?)"
              rf"[{CJK}A-Za-z0-9]{{2,30}}?(?:\d+|[A-Za-z]|[一二三四五六七八九十百]+)(?:号楼|号院|号|座|栋|幢|单元|室)"
-             rf"(?:[0-9A-Za-z一二三四五六七八九十]{{1,5}}(?:号楼|号|座|栋|幢|单元|层|室))*(?:\s?\d{{6}}(?!\d))?", v_address_cn),
+             rf"(?:[0-9A-Za-z一二三四五六七八九十]{{1,5}}(?:号楼|号|座|栋|幢|单元|层|室))*(?:\s?\d{{6}}(?!\d))?", v_address_cn, gate="cjk_only"),
     Detector("ADDRESS",
              rf"[{CJK}]{{2,6}}(?:市|区|县)[{CJK}0-9]{{1,20}}?(?:路|街|大道|巷|弄|胡同)[0-9一二三四五六七八九十]{{1,6}}(?:号|座|栋|幢)"
-             rf"(?:[0-9A-Za-z一二三四五六七八九十]{{1,5}}(?:号楼|号|座|栋|幢|单元|层|室))*", v_address_cn),
+             rf"(?:[0-9A-Za-z一二三四五六七八九十]{{1,5}}(?:号楼|号|座|栋|幢|单元|层|室))*", v_address_cn, gate="cjk_only"),
 )
 
 
 class StructuredScanner:
-    """Compiles DETECTORS once; ``scan(text)`` returns non-overlapping hits in text order."""
+    """``scan(text)`` returns non-overlapping hits in text order.
+
+    Per text, the detectors whose gate passes are OR-ed into one regex (compiled once per gate
+    combination and cached); digit-initial alternatives sit behind one ``(?=[\d(+])`` lookahead so
+    non-digit positions are skipped in one test.
+    """
 
     def __init__(self, types: frozenset[str] | None = None):
         self.detectors = [d for d in DETECTORS if types is None or d.type in types]
-        self.group_names = [f"d{i}" for i in range(len(self.detectors))]
-        parts = [f"(?P<{g}>{d.regex})" for g, d in zip(self.group_names, self.detectors)]
-        self.combined = re.compile("|".join(parts)) if parts else None
         self.singles = [re.compile(d.regex) for d in self.detectors]
-        self._index = {g: i for i, g in enumerate(self.group_names)}
+        self.gates = sorted({d.gate for d in self.detectors})
+        self._cache: dict[tuple[str, ...], re.Pattern | None] = {}
+
+    def _combined(self, open_gates: tuple[str, ...]) -> re.Pattern | None:
+        if open_gates not in self._cache:
+            active = [i for i, d in enumerate(self.detectors) if d.gate in open_gates]
+            digit = [f"(?:{self.detectors[i].regex})" for i in active if self.detectors[i].digit_initial]
+            other = [f"(?:{self.detectors[i].regex})" for i in active if not self.detectors[i].digit_initial]
+            parts = ([rf"(?=[\d(+])(?:{'|'.join(digit)})"] if digit else []) + other
+            # the combined regex only finds the leftmost position where something matches;
+            # _confirm then walks the detectors in priority order at that position
+            got = re.compile("|".join(parts)) if parts else None
+            self._cache[open_gates] = got
+        return self._cache[open_gates]
 
     def scan(self, text: str) -> list[Hit]:
         hits: list[Hit] = []
-        if self.combined is None or not text:
+        if not text or not self.detectors:
+            return hits
+        open_gates = tuple(g for g in self.gates if GATES[g](text))
+        combined = self._combined(open_gates)
+        if combined is None:
             return hits
         pos, n = 0, len(text)
-        search = self.combined.search
+        search = combined.search
         while pos < n:
             m = search(text, pos)
             if m is None:
                 break
-            hit = self._confirm(text, m)
+            hit = self._confirm(text, m, open_gates)
             if hit is None:
                 pos = m.start() + 1
                 continue
@@ -254,23 +291,16 @@ class StructuredScanner:
             pos = max(hit.end, m.start() + 1)
         return hits
 
-    def _confirm(self, text: str, m: re.Match) -> Hit | None:
-        first = self._index[m.lastgroup] if m.lastgroup in self._index else self._first_group(m)
-        det = self.detectors[first]
-        span = det.validate(text, self.singles[first].match(text, m.start()))
-        if span is not None:
-            return Hit(det.type, *span)
-        for i in range(first + 1, len(self.detectors)):  # fall back to lower-priority readings
-            m2 = self.singles[i].match(text, m.start())
+    def _confirm(self, text: str, m: re.Match, open_gates: tuple[str, ...]) -> Hit | None:
+        """The highest-priority detector that matches at this position and validates."""
+        start = m.start()
+        for i, det in enumerate(self.detectors):
+            if det.gate not in open_gates:
+                continue
+            m2 = self.singles[i].match(text, start)
             if m2 is None:
                 continue
-            span = self.detectors[i].validate(text, m2)
+            span = det.validate(text, m2)
             if span is not None:
-                return Hit(self.detectors[i].type, *span)
+                return Hit(det.type, *span)
         return None
-
-    def _first_group(self, m: re.Match) -> int:
-        for i, g in enumerate(self.group_names):
-            if m.group(g) is not None:
-                return i
-        raise AssertionError("combined regex matched no group")
