@@ -170,11 +170,18 @@ def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_
         project.ls_project_id = ls_project.id
         sync.report(f"Created Label Studio project {ls_project.id}")
     if webhook_url and not project.ls_webhook_id:
-        hook = sync.call("create webhook", c.webhooks.create, url=webhook_url, project=project.ls_project_id,
-                         send_payload=True, send_for_all_actions=False, actions=list(WEBHOOK_ACTIONS),
-                         headers={SECRET_HEADER: settings.LABEL_STUDIO_WEBHOOK_SECRET})
-        LabelingProject.objects.filter(pk=project.pk).update(ls_webhook_id=hook.id)
-        project.ls_webhook_id = hook.id
+        try:
+            hook = sync.call("create webhook", c.webhooks.create, url=webhook_url, project=project.ls_project_id,
+                             send_payload=True, send_for_all_actions=False, actions=list(WEBHOOK_ACTIONS),
+                             headers={SECRET_HEADER: settings.LABEL_STUDIO_WEBHOOK_SECRET})
+        except LabelStudioDown:
+            raise
+        except LabelStudioError as exc:
+            # the tasks still go out; annotations then arrive through pulls / the reconcile job
+            sync.report(f"Webhook not registered ({exc}); rely on `labelstudio pull` / reconcile.")
+        else:
+            LabelingProject.objects.filter(pk=project.pk).update(ls_webhook_id=hook.id)
+            project.ls_webhook_id = hook.id
 
     existing = sync.existing_tasks(project.ls_project_id)
     items = list(project.items.select_related("sample", "document").order_by("position", "id"))

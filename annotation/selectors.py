@@ -62,8 +62,9 @@ def assignment_get(*, user, pk: int) -> Assignment:
 def next_assignment(*, user, project: LabelingProject, after_item_id: int | None = None) -> Assignment | None:
     """Next pending assignment; skipped ones come back once nothing pending is left."""
     pending = annotator_queue(user=user, project=project)
-    if after_item_id is not None:
-        later = pending.filter(item__position__gt=Item.objects.get(pk=after_item_id).position).first()
+    after = Item.objects.filter(pk=after_item_id).values_list("position", flat=True).first() if after_item_id else None
+    if after is not None:
+        later = pending.filter(item__position__gt=after).first()
         if later:
             return later
     return pending.first() or annotator_queue(user=user, project=project, status=Assignment.Status.SKIPPED).first()

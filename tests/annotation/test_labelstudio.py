@@ -201,3 +201,31 @@ def test_label_studio_stopped_in_the_middle_of_a_push(ls, curator, annotator, an
     tasks = _ls_tasks(ls, project)
     assert sorted(t.meta["refinery_item"] for t in tasks) == sorted(project.items.values_list("id", flat=True))
     assert not project.items.filter(ls_task_id=None).exists()
+
+
+def test_push_and_pull_from_the_project_page_run_as_jobs(ls, curator_client, curator, annotator, annotator2,
+                                                        django_capture_on_commit_callbacks):
+    project = _project(curator, annotator, annotator2, n=2, name="Web sync project")
+    with django_capture_on_commit_callbacks(execute=True):
+        r = curator_client.post(reverse("annotation:project_action", args=[project.pk, "push"]),
+                                SERVER_NAME="127.0.0.1")
+    assert r.status_code == 302 and "/jobs/" in r.url
+    job = Job.objects.get(kind="annotation.labelstudio_push")
+    assert job.status == "succeeded", job.error
+    assert job.result["created"] == 2 and job.target_id == str(project.pk)
+    project.refresh_from_db()
+    assert project.ls_webhook_id  # the page registers the webhook at its own absolute URL
+    hooks = labelstudio.get_client().webhooks.list(project=str(project.ls_project_id))
+    assert [h.url for h in hooks] == ["http://127.0.0.1/annotation/labelstudio/webhook/"]
+    with django_capture_on_commit_callbacks(execute=True):
+        curator_client.post(reverse("annotation:project_action", args=[project.pk, "pull"]))
+    assert Job.objects.get(kind="annotation.labelstudio_pull").status == "succeeded"
+
+
+def test_push_survives_a_rejected_webhook_url(ls, curator, annotator, annotator2):
+    project = _project(curator, annotator, annotator2, n=1, name="Bad hook project")
+    notes = []
+    result = labelstudio.project_push(project=project, webhook_url="http://testserver/hook/",
+                                      sync=labelstudio.Sync(report=notes.append))
+    assert result["created"] == 1
+    assert any("Webhook not registered" in n for n in notes)
