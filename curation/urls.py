@@ -13,6 +13,7 @@ urlpatterns = [
     path("collections/<int:pk>/upload/", views_collections.upload, name="upload"),
     path("collections/<int:pk>/upload/jobs/<int:job_id>/", views_collections.upload_report, name="upload_report"),
     path("documents/<int:pk>/", views_collections.document_detail, name="document_detail"),
+    path("documents/<int:pk>/status/", views_collections.document_status, name="document_status"),
     path("samples/<int:pk>/", views_collections.sample_detail, name="sample_detail"),
     path("source-files/<int:pk>/raw/", views_collections.source_file_raw, name="source_file_raw"),
     # ---- pipelines, runs, dashboards (views_pipeline)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from refinery.models import Job
 from refinery.roles import CURATOR, role_required
@@ -18,7 +18,13 @@ from refinery.selectors import job_get
 from .ingest import selectors
 from .ingest.errors import IngestError
 from .ingest.readers import SUPPORTED
-from .ingest.services import JOB_KIND, collection_create, ingest_upload_start, source_file_path
+from .ingest.services import (
+    JOB_KIND,
+    collection_create,
+    document_set_status,
+    ingest_upload_start,
+    source_file_path,
+)
 from .models import Collection, Document, Sample, SourceFile
 
 PAGE_SIZE = 25
@@ -90,10 +96,32 @@ def document_detail(request, pk: int):
         document = selectors.document_get(user=request.user, pk=pk)
     except Document.DoesNotExist:
         raise Http404("No such document") from None
+    run_result = selectors.document_latest_run_result(user=request.user, document=document)
     return render(request, "curation/document_detail.html", {
         "document": document, "collection": document.collection,
         "meta_json": json.dumps(document.meta, ensure_ascii=False, indent=2),
+        "run_result": run_result,
+        "run_attributes_json": json.dumps(run_result.output.attributes, ensure_ascii=False, indent=2)
+        if run_result and run_result.output else "",
+        "statuses": Document.Status.choices,
     })
+
+
+@role_required(CURATOR)
+@require_POST
+def document_status(request, pk: int):
+    """Exclude a document from (or return it to) the collection's curation and exports."""
+    try:
+        document = selectors.document_get(user=request.user, pk=pk)
+    except Document.DoesNotExist:
+        raise Http404("No such document") from None
+    try:
+        document_set_status(document=document, status=request.POST.get("status", ""), user=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Document #{document.pk} is now {document.get_status_display().lower()}.")
+    return redirect("curation:document_detail", pk=document.pk)
 
 
 @role_required(CURATOR)

@@ -129,3 +129,27 @@ def sample_get(*, user, pk: int, collection: Collection | None = None) -> Sample
     if collection is not None:
         qs = qs.filter(collection=collection)
     return qs.get(pk=pk)
+
+
+@dataclasses.dataclass
+class DocumentRunResult:
+    """What the collection's latest successful pipeline run did with one document."""
+
+    run: object                 # curation.models.PipelineRun
+    output: object | None       # RunOutput when the run kept the document
+    rejection: object | None    # RunRejection when a step dropped it
+
+
+def document_latest_run_result(*, user, document: Document) -> DocumentRunResult | None:
+    """The latest run's output or rejection for ``document`` (None when the collection has no run)."""
+    from ..models import RunOutput, RunRejection
+    from ..selectors import pipeline_run_latest
+
+    run = pipeline_run_latest(collection=document.collection)
+    if run is None:
+        return None
+    return DocumentRunResult(
+        run=run,
+        output=RunOutput.objects.filter(run=run, document=document).first(),
+        rejection=RunRejection.objects.filter(run=run, document=document).first(),
+    )

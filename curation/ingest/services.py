@@ -117,6 +117,16 @@ def collection_update(*, collection: Collection, user=None, **fields) -> Collect
     return collection
 
 
+def document_set_status(*, document: Document, status: str, user=None) -> Document:
+    """Mark a document active or excluded (the text itself is never changed)."""
+    if status not in Document.Status.values:
+        raise ValueError(f"Unknown document status {status!r}; use one of: {', '.join(Document.Status.values)}")
+    with acting_as(user) if user is not None else contextlib.nullcontext():
+        document.status = status
+        document.save(update_fields=["status"])
+    return document
+
+
 # ------------------------------------------------------------------------------------ raw files
 def _store_raw(data: bytes, sha: str, name: str) -> str:
     """Keep the raw bytes at UPLOADS_DIR/<sha[:2]>/<sha><ext> (temp name + rename); return the path

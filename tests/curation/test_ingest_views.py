@@ -164,3 +164,46 @@ def test_search_results_mark_terms_and_escape_text(filled, curator_client):
     assert "<mark>Salt</mark>" in page and "<mark>salt</mark>" in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bold</b>" not in page
+
+
+def test_document_detail_shows_latest_pipeline_run_result(filled, curator_client):
+    from django.utils import timezone
+
+    from curation.models import PipelineRun, RunOutput, RunRejection
+
+    kept, dropped = Document.objects.filter(collection=filled).order_by("id")[:2]
+    page = curator_client.get(reverse("curation:document_detail", args=[kept.pk])).content.decode()
+    assert 'id="latest-run"' not in page
+    run = PipelineRun.objects.create(collection=filled, config_name="clean", status=PipelineRun.Status.SUCCEEDED,
+                                     finished_at=timezone.now())
+    RunOutput.objects.create(run=run, document=kept, text="CURATED <b>text</b>", attributes={"quality": 0.9})
+    RunRejection.objects.create(run=run, document=dropped, record_id=f"d{dropped.pk}", step="exact_dedup",
+                                reason="exact duplicate", duplicate_of=f"d{kept.pk}")
+    page = curator_client.get(reverse("curation:document_detail", args=[kept.pk])).content.decode()
+    assert "kept" in page and "CURATED &lt;b&gt;text&lt;/b&gt;" in page and "&quot;quality&quot;: 0.9" in page
+    assert reverse("curation:run_detail", args=[run.pk]) in page
+    page = curator_client.get(reverse("curation:document_detail", args=[dropped.pk])).content.decode()
+    assert "dropped" in page and "exact_dedup" in page and f"duplicate of d{kept.pk}" in page
+
+
+def test_exclude_and_include_a_document(filled, curator_client, annotator_client, curator):
+    doc = Document.objects.filter(collection=filled).first()
+    url = reverse("curation:document_status", args=[doc.pk])
+    assert annotator_client.post(url, {"status": "excluded"}).status_code == 403
+    assert curator_client.get(url).status_code == 405
+    resp = curator_client.post(url, {"status": "excluded"})
+    assert resp.status_code == 302
+    doc.refresh_from_db()
+    assert doc.status == Document.Status.EXCLUDED and doc.updated_by == curator
+    assert "Include again" in curator_client.get(resp.url).content.decode()
+    curator_client.post(url, {"status": "bogus"})
+    doc.refresh_from_db()
+    assert doc.status == Document.Status.EXCLUDED
+    curator_client.post(url, {"status": "active"})
+    doc.refresh_from_db()
+    assert doc.status == Document.Status.ACTIVE
+
+
+def test_collection_detail_links_to_other_curation_pages(filled, curator_client):
+    page = curator_client.get(reverse("curation:collection_detail", args=[filled.pk])).content.decode()
+    assert reverse("curation:pipeline_list") in page
