@@ -7,4 +7,7 @@ from .api_datasets import DatasetVersionViewSet  # noqa: E402
 
 router.register("datasets", DatasetVersionViewSet, basename="dataset-version")
 # ---- training runs
+from .api_runs import TrainingRunViewSet  # noqa: E402
+
+router.register("training-runs", TrainingRunViewSet, basename="training-run")
 urlpatterns = router.urls

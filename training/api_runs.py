@@ -57,3 +57,81 @@ class ModelsView(APIView):
 
     def get(self, request):
         return Response({"object": "list", "data": served_models()})
+
+
+# ------------------------------------------------------------------------------------ runs REST API
+from rest_framework import serializers, viewsets  # noqa: E402
+from rest_framework.decorators import action  # noqa: E402
+
+from . import selectors  # noqa: E402
+from .models.datasets import DatasetVersion  # noqa: E402
+from .models.runs import TrainingRun  # noqa: E402
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    adapter_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingRun
+        fields = ["id", "dataset_version", "base_model", "config", "status", "steps_done", "total_steps",
+                  "exit_code", "error", "eval_before", "eval_after", "tokens_per_second", "job", "adapter_id",
+                  "created_at", "started_at", "finished_at"]
+        read_only_fields = [f for f in fields if f not in ("dataset_version", "base_model", "config")]
+
+    def get_adapter_id(self, obj) -> int | None:
+        return getattr(getattr(obj, "adapter", None), "pk", None)
+
+
+class TrainingRunViewSet(viewsets.ModelViewSet):
+    """Training runs. POST {dataset_version, base_model?, config?} creates and starts one;
+    POST /api/training-runs/{id}/cancel/ stops it with a checkpoint; .../resume/ continues it."""
+
+    serializer_class = TrainingRunSerializer
+    permission_classes = [IsCurator]
+    http_method_names = ["get", "post", "head", "options"]
+    queryset = TrainingRun.objects.none()
+
+    def get_queryset(self):
+        return selectors.run_list(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        from .basemodels import BUNDLED_NAME
+        from .services.runs import RunError, run_create, run_start
+
+        data = request.data if isinstance(request.data, dict) else {}
+        try:
+            version = selectors.dataset_version_list(user=request.user).get(pk=int(data.get("dataset_version")))
+        except (TypeError, ValueError, DatasetVersion.DoesNotExist):
+            return Response({"dataset_version": ["A dataset version id."]}, status=status.HTTP_400_BAD_REQUEST)
+        config = data.get("config") or {}
+        if not isinstance(config, dict):
+            return Response({"config": ["A mapping of settings."]}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            run = run_create(dataset_version=version, user=request.user,
+                             base_model=data.get("base_model") or BUNDLED_NAME, config=config)
+        except RunError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        run_start(run=run, user=request.user)
+        run.refresh_from_db()
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        from .services.runs import run_cancel
+
+        run = self.get_object()
+        run_cancel(run=run)
+        run.refresh_from_db()
+        return Response(TrainingRunSerializer(run).data)
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        from .services.runs import RunError, run_resume
+
+        run = self.get_object()
+        try:
+            run_resume(run=run, user=request.user)
+        except RunError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        run.refresh_from_db()
+        return Response(TrainingRunSerializer(run).data)

@@ -99,3 +99,38 @@ def test_registry_keeps_last_three_and_rolls_back(version, curator, settings):
     assert back.number == 1 and Adapter.objects.get(promoted=True).number == 1
     with pytest.raises(svc.RunError, match="No earlier promoted adapter"):
         svc.adapter_rollback(collection=version.collection, user=curator)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_layer_importance_job_charts_and_suggests_layers(curator_client, version, curator):
+    from training.models import LayerImportance
+    from training.trainer.importance import suggest_layers
+
+    assert suggest_layers([1.0, 5.0, 1.0, 3.0]) == [1]
+    assert suggest_layers([1.0, 5.0, 1.0, 3.0], coverage=0.8) == [1, 3]
+    r = curator_client.post(reverse("training:layer_importance", args=[version.pk]))  # job runs (immediate backend)
+    assert r.status_code == 302
+    report = LayerImportance.objects.get()
+    assert report.job.status == "succeeded", report.job.error
+    assert len(report.scores) == 30 and all(s > 0 for s in report.scores)
+    assert report.suggested_layers and set(report.suggested_layers) <= set(range(30))
+    page = curator_client.get(reverse("training:layer_importance", args=[version.pk]))
+    assert b"layer-chart" in page.content
+    assert f"layers={','.join(map(str, report.suggested_layers))}".encode() in page.content
+
+
+@pytest.mark.django_db
+def test_runs_api_validates_and_checks_roles(curator, annotator, version):
+    from tests.conftest import api_client_for
+
+    api = api_client_for(curator)
+    r = api.post("/api/training-runs/", {"dataset_version": version.pk, "config": {"lora": {"r": "big"}}}, format="json")
+    assert r.status_code == 400 and "lora.r" in r.json()["detail"]
+    r = api.post("/api/training-runs/", {"dataset_version": 999}, format="json")
+    assert r.status_code == 400 and "dataset_version" in r.json()
+    run = svc.run_create(dataset_version=version, config={"max_steps": 1})
+    r = api.get(f"/api/training-runs/{run.pk}/")
+    assert r.status_code == 200 and r.json()["config"]["max_steps"] == 1 and r.json()["adapter_id"] is None
+    assert api.post(f"/api/training-runs/{run.pk}/resume/").status_code == 400  # no checkpoint yet
+    assert api_client_for(annotator).get("/api/training-runs/").status_code == 403
