@@ -2,6 +2,7 @@
 # Label Studio 1.23.2 in its own virtualenv (it pins its own Django and many exact versions).
 #   scripts/labelstudio.sh install           -> .venv-labelstudio (idempotent, ~2.5 min the first time)
 #   scripts/labelstudio.sh start [PORT]      -> runs it on 127.0.0.1:PORT (default 8080), data in var/labelstudio
+#   scripts/labelstudio.sh user EMAIL [PW]   -> adds an annotator account (use their Refinery email)
 # Prints the URL and an API token to put in LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,5 +37,15 @@ case "${1:-}" in
       LABEL_STUDIO_SSRF_PROTECTION_ENABLED=false \
       "$LS_VENV/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$PORT"
     ;;
-  *) echo "usage: $0 install | start [PORT]" >&2; exit 2 ;;
+  user)
+    # Add an annotator account (same email as their Refinery user, so pulls map completed_by to them).
+    EMAIL="${2:?usage: $0 user EMAIL [PASSWORD]}"
+    DATA="${REFINERY_DATA_DIR:-$PWD/var}/labelstudio"
+    exec env -i PATH="$LS_VENV/bin:/usr/bin:/bin" HOME="$DATA" PYTHONUNBUFFERED=1 \
+      LABEL_STUDIO_BASE_DATA_DIR="$DATA" LABEL_STUDIO_LATEST_VERSION_CHECK=false \
+      LABEL_STUDIO_COLLECT_ANALYTICS=false SENTRY_DSN= FRONTEND_SENTRY_DSN= \
+      "$LS_VENV/bin/label-studio" init --username "$EMAIL" \
+      --password "${3:-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}" --quiet
+    ;;
+  *) echo "usage: $0 install | start [PORT] | user EMAIL [PASSWORD]" >&2; exit 2 ;;
 esac
