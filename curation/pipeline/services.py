@@ -334,8 +334,8 @@ def pipeline_run_execute(*, run: PipelineRun, ctx: JobContext | None = None) -> 
         if ctx is not None:
             ctx.progress(0, result.n_output + result.n_rejected, stage="Saving results", force=True)
         with transaction.atomic():
-            _write_rows(run, kept_path, rejected_path, ctx)
-            run.report = result.report()
+            derived = _write_rows(run, kept_path, rejected_path, ctx)
+            run.report = {**result.report(), "derived_records": derived}
             run.charts = charts.as_dict()
             run.n_input, run.n_output, run.n_rejected = result.n_input, result.n_output, result.n_rejected
             run.seconds = result.seconds
@@ -344,6 +344,9 @@ def pipeline_run_execute(*, run: PipelineRun, ctx: JobContext | None = None) -> 
             run.save()
         os.replace(kept_path, folder / "kept.jsonl")
         os.replace(rejected_path, folder / "rejected.jsonl")
+        if derived and ctx is not None:
+            ctx.log(f"{derived} new records made by augmenter steps are in {folder / 'kept.jsonl'}; they are not "
+                    "stored as run outputs (use the augmentation page to add samples).", level="warning")
         (folder / "report.json").write_text(json.dumps(run.report, ensure_ascii=False, indent=2), encoding="utf-8")
     except JobCancelled:
         _finish(run, PipelineRun.Status.CANCELLED, error="Cancelled by request.")
@@ -360,9 +363,15 @@ def pipeline_run_execute(*, run: PipelineRun, ctx: JobContext | None = None) -> 
     return run
 
 
-def _write_rows(run: PipelineRun, kept_path: Path, rejected_path: Path, ctx: JobContext | None) -> None:
-    """Bulk-insert the run's outputs and rejections from the spill files (inside the caller's transaction)."""
+def _write_rows(run: PipelineRun, kept_path: Path, rejected_path: Path, ctx: JobContext | None) -> int:
+    """Bulk-insert the run's outputs and rejections from the spill files (inside the caller's transaction).
+
+    Records that are not a document or sample of the collection (new records made by augmenter steps,
+    ids like ``s12~synonym1``) stay in the run's kept.jsonl but get no output row: outputs are keyed by
+    document/sample (the augmentation pages create new samples). Returns how many were left out.
+    """
     done = 0
+    derived = 0
 
     def flush(model, rows):
         nonlocal done
@@ -376,7 +385,11 @@ def _write_rows(run: PipelineRun, kept_path: Path, rejected_path: Path, ctx: Job
     with open(kept_path, encoding="utf-8") as fh:
         for line in fh:
             record = json.loads(line)
-            kind, pk = parse_record_id(record["id"])
+            parsed = parse_record_id(str(record["id"]))
+            if parsed is None:
+                derived += 1
+                continue
+            kind, pk = parsed
             rows.append(RunOutput(
                 run=run, document_id=pk if kind == "document" else None, sample_id=pk if kind == "sample" else None,
                 text=record.get("text") or "" if kind == "document" else "",
@@ -392,16 +405,17 @@ def _write_rows(run: PipelineRun, kept_path: Path, rejected_path: Path, ctx: Job
         for line in fh:
             item = json.loads(line)
             record, rej = item["record"], item["rejection"]
-            kind, pk = parse_record_id(record["id"])
+            kind, pk = parse_record_id(str(record["id"])) or ("", None)
             rows.append(RunRejection(
                 run=run, document_id=pk if kind == "document" else None, sample_id=pk if kind == "sample" else None,
-                record_id=record["id"], step=rej["step"][:64], reason=str(rej["reason"])[:200],
+                record_id=str(record["id"])[:64], step=rej["step"][:64], reason=str(rej["reason"])[:200],
                 duplicate_of=str(rej.get("duplicate_of") or "")[:64], text=record_text(record),
                 details={**(rej.get("details") or {}), **({"attrs": record["attrs"]} if record.get("attrs") else {})},
             ))
             if len(rows) >= WRITE_BATCH:
                 flush(RunRejection, rows)
     flush(RunRejection, rows)
+    return derived
 
 
 def _finish(run: PipelineRun, status: str, *, error: str = "") -> None:

@@ -209,3 +209,17 @@ def test_collection_run_gives_the_glossary_step_its_collection(db):
     run = pipeline_run_execute(run=pipeline_run_create(collection=coll, config=config, executor="local"))
     assert list(selectors.run_document_outputs(run=run).values()) == ["The patient has 高血压 and 高血压."]
     assert run.steps[1] == {"step": "glossary", "options": {}}  # the snapshot stays as configured
+
+
+@pytest.mark.django_db
+def test_new_records_from_augmenter_steps_do_not_clobber_outputs(db):
+    coll = Collection.objects.create(name="aug")
+    msgs = [{"role": "user", "content": "Please list three symptoms of influenza in short bullet points."},
+            {"role": "assistant", "content": "Fever, cough and muscle aches."}]
+    sample = Sample.objects.create(collection=coll, content_hash="a", messages=msgs)
+    config = pipeline_config_create(collection=coll, name="a", yaml_text="steps: [normalize, perturb, exact_dedup]\n")
+    run = pipeline_run_execute(run=pipeline_run_create(collection=coll, config=config, executor="local"))
+    assert run.status == PipelineRun.Status.SUCCEEDED
+    assert run.report["derived_records"] >= 1 and run.n_output == 1 + run.report["derived_records"]
+    assert selectors.run_sample_outputs(run=run) == {sample.pk: msgs}  # the original, not a variant
+    assert RunOutput.objects.filter(run=run).count() == 1
