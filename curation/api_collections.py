@@ -18,7 +18,7 @@ from refinery.roles import IsCurator
 
 from .ingest import selectors
 from .ingest.errors import IngestError
-from .ingest.services import collection_create, collection_update, ingest_upload_start
+from .ingest.services import collection_create, collection_update, document_set_status, ingest_upload_start
 from .models import Collection, Document, Sample, SourceFile
 
 
@@ -158,6 +158,19 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
                                      language=p.get("language", ""), source_file=source_file,
                                      status=p.get("status", ""))
         return qs.defer(None)
+
+    @extend_schema(summary="Exclude a document from curation/exports, or make it active again",
+                   request=inline_serializer("DocumentStatus", {
+                       "status": serializers.ChoiceField(choices=Document.Status.choices)}),
+                   responses={200: DocumentSerializer})
+    @action(detail=True, methods=["post"])
+    def status(self, request, pk=None):
+        document = self.get_object()
+        try:
+            document_set_status(document=document, status=str(request.data.get("status", "")), user=request.user)
+        except ValueError as exc:
+            raise ValidationError({"status": str(exc)}) from None
+        return Response(DocumentSerializer(document).data)
 
 
 @extend_schema_view(list=extend_schema(parameters=[

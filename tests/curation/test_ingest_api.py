@@ -30,6 +30,7 @@ def test_annotator_is_forbidden_on_every_endpoint(filled, annotator):
         assert api.get(url).status_code == 403, url
     assert api.post("/api/collections/", {"name": "x"}).status_code == 403
     assert api.delete(f"/api/collections/{filled.pk}/").status_code == 403
+    assert api.post(f"/api/documents/{doc.pk}/status/", {"status": "excluded"}).status_code == 403
     assert api.post(f"/api/collections/{filled.pk}/upload/", {}, format="multipart").status_code == 403
     from rest_framework.test import APIClient
     assert APIClient().get("/api/collections/").status_code in (401, 403)
@@ -63,6 +64,9 @@ def test_documents_search_and_filters(filled, curator):
     assert api.get("/api/documents/?source_file=abc").status_code == 400
     doc = api.get(f"/api/documents/{hits[0]['id']}/").json()
     assert doc["text"] == "Report a lost credit card immediately."
+    assert api.post(f"/api/documents/{doc['id']}/status/", {"status": "excluded"}, format="json").json()["status"] == "excluded"
+    assert api.get(base + "&status=excluded").json()["count"] == 1
+    assert api.post(f"/api/documents/{doc['id']}/status/", {"status": "gone"}, format="json").status_code == 400
 
 
 def test_samples_and_source_files(filled, curator):
