@@ -148,6 +148,13 @@ def test_bad_jsonl_line_reports_line_number_and_keeps_the_others(tmp_path):
     assert [e[0] for e in source.report["line_errors"]] == [2, 4, 5, 7]
 
 
+def test_csv_multiline_cell_keeps_the_starting_line_number(tmp_path):
+    data = 'title,text\nA,"first line\nsecond line"\nB,third\n'
+    ingest_one(make_collection(), write(tmp_path, "m.csv", data))
+    assert list(Document.objects.order_by("id").values_list("record_index", "text")) == [
+        (2, "first line\nsecond line"), (4, "third")]
+
+
 def test_csv_row_with_wrong_column_count(tmp_path):
     report = ingest_one(make_collection(), write(tmp_path, "t.csv", "text,title\nok text,T\ntoo,many,cols\n"))
     assert report.status == PARTIAL and report.line_errors == [(3, "expected 2 columns, got 3")]

@@ -65,14 +65,14 @@ def read_csv(data: bytes, name: str) -> ReadResult:
         raise IngestError("line 1: the CSV header needs unique, non-empty column names")
     result = ReadResult(encoding=encoding)
     while True:
+        line = reader.line_num + 1  # where the row starts (a quoted cell may span several lines)
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            result.line_errors.append((reader.line_num, f"unreadable CSV row: {exc}"))
+            result.line_errors.append((line, f"unreadable CSV row: {exc}"))
             continue
-        line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
