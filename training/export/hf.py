@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from .base import FileStats, file_sha256
 
 FORMAT = "hf"
-BLOCK_BYTES = 8 << 20  # JSON parsed in 8 MB blocks: memory stays bounded whatever the file size
+BLOCK_BYTES = 1 << 20  # JSON parsed in 1 MB blocks: peak memory stays flat whatever the file size (8 MB blocks: +400 MB at 1M rows)
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 # The canonical record's meta (see training.services.datasets._canonical); missing keys read as null.
 META = pa.struct([
