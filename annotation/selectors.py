@@ -201,9 +201,16 @@ def sample_label_summaries(*, sample_ids) -> dict[int, SampleLabelSummary]:
     ann_rows: dict[int, list[tuple[int, int, dict]]] = defaultdict(list)
     for item_id, ann_id, label in Annotation.objects.filter(item__in=items).values_list("item_id", "annotator_id", "label"):
         ann_rows[item_id].append((item_id, ann_id, label))
+    schemes: dict[int, Scheme] = {}
+
+    def scheme_of(it: Item) -> Scheme:
+        if it.project_id not in schemes:
+            schemes[it.project_id] = it.project.parsed_scheme
+        return schemes[it.project_id]
+
     agreement: dict[int, float | None] = {}
     for pid, its in by_project.items():
-        scheme = its[0].project.parsed_scheme
+        scheme = scheme_of(its[0])
         rows = [r for it in its for r in ann_rows.get(it.pk, [])]
         agreement.update(analysis.item_agreement_map(scheme, rows))
 
@@ -223,7 +230,7 @@ def sample_label_summaries(*, sample_ids) -> dict[int, SampleLabelSummary]:
             best = max(adjudicated, key=lambda it: it.adjudication.updated_at)
         else:
             best = max(its, key=lambda it: (it.n_ann, it.pk))
-        scheme = best.project.parsed_scheme
+        scheme = scheme_of(best)
         labels = [r[2] for r in ann_rows.get(best.pk, [])]
         adj = adjudication_of(best)
         final: Any = adj.final_label if adj else (analysis.majority_label(scheme, labels)[0] if labels else None)

@@ -229,3 +229,17 @@ def test_push_survives_a_rejected_webhook_url(ls, curator, annotator, annotator2
                                       sync=labelstudio.Sync(report=notes.append))
     assert result["created"] == 1
     assert any("Webhook not registered" in n for n in notes)
+
+
+def test_reconcile_pulls_every_linked_project(ls, curator, annotator, annotator2):
+    """A missed webhook is caught by the periodic reconcile pull (`manage.py labelstudio reconcile`)."""
+    projects = [_project(curator, annotator, annotator2, n=1, name=f"Reconcile {i}") for i in range(2)]
+    for p in projects:
+        labelstudio.project_push(project=p)  # no webhook registered: only the reconcile can pick labels up
+        p.refresh_from_db()
+        task = _ls_tasks(ls, p)[0]
+        _annotate_in_ls(ls, "annotator2@example.com", task.id, sft_label(2, "reject"), p.parsed_scheme)
+    assert not Annotation.objects.exists()
+    call_command("labelstudio", "reconcile")
+    assert sorted(Annotation.objects.values_list("item__project_id", flat=True)) == sorted(p.pk for p in projects)
+    assert set(Annotation.objects.values_list("annotator__username", flat=True)) == {"annotator2"}
