@@ -15,8 +15,8 @@ from .pipeline import dashboards
 from .pipeline.base import StepConfigError
 from .pipeline.engine import EXECUTORS, PipelineError
 from .pipeline.services import (
-    default_step_specs, pipeline_config_create, pipeline_config_update, pipeline_run_start, pipeline_steps_to_yaml,
-    step_catalog,
+    default_step_specs, pipeline_config_create, pipeline_config_update, pipeline_run_reconcile, pipeline_run_start,
+    pipeline_steps_to_yaml, step_catalog,
 )
 
 MAX_YAML_BYTES = 200_000
@@ -98,7 +98,8 @@ def pipeline_run(request, pk: int):
 
 
 def _run(pk: int) -> PipelineRun:
-    return get_object_or_404(PipelineRun.objects.select_related("collection", "config", "job"), pk=pk)
+    run = get_object_or_404(PipelineRun.objects.select_related("collection", "config", "job"), pk=pk)
+    return pipeline_run_reconcile(run=run)
 
 
 @role_required(CURATOR)

@@ -193,6 +193,16 @@ def pipeline_run_start(*, collection: Collection, config: PipelineConfig, user=N
     return run
 
 
+def pipeline_run_reconcile(*, run: PipelineRun) -> PipelineRun:
+    """A run whose job ended without the run noticing (cancelled while queued, worker crash) takes the
+    job's final status, so it never shows as running forever."""
+    if run.is_active and run.job is not None and not run.job.is_active:
+        status = {"cancelled": PipelineRun.Status.CANCELLED, "failed": PipelineRun.Status.FAILED}.get(run.job.status)
+        if status is not None:
+            _finish(run, status, error=run.job.error or f"The job was {run.job.status}.")
+    return run
+
+
 def record_id(obj) -> str:
     return f"{'d' if isinstance(obj, Document) else 's'}{obj.pk}"
 

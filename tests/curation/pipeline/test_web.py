@@ -223,3 +223,18 @@ def test_new_records_from_augmenter_steps_do_not_clobber_outputs(db):
     assert run.report["derived_records"] >= 1 and run.n_output == 1 + run.report["derived_records"]
     assert selectors.run_sample_outputs(run=run) == {sample.pk: msgs}  # the original, not a variant
     assert RunOutput.objects.filter(run=run).count() == 1
+
+
+@pytest.mark.django_db
+def test_run_cancelled_while_queued_shows_as_cancelled(curator_client, collection):
+    from refinery.jobs import job_cancel
+
+    config = pipeline_config_create(collection=collection, name="q", yaml_text=YAML)
+    from curation.pipeline.services import pipeline_run_start
+
+    run = pipeline_run_start(collection=collection, config=config)  # queued; no commit → no worker yet
+    job_cancel(job=run.job)
+    page = curator_client.get(reverse("curation:run_detail", args=[run.pk]))
+    assert 'data-run-status="cancelled"' in page.content.decode()
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.CANCELLED and not RunOutput.objects.filter(run=run).exists()
