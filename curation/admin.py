@@ -32,3 +32,20 @@ class SampleAdmin(AuditedAdmin):
     list_filter = ("collection", "origin", "split", "domain")
     search_fields = ("intent", "external_id")
     raw_id_fields = ("parent", "source_document", "source_file")
+
+
+# ---- pipelines, runs (engine area)
+from .models import PipelineConfig, PipelineRun  # noqa: E402
+
+
+@admin.register(PipelineConfig)
+class PipelineConfigAdmin(AuditedAdmin):
+    list_display = ("name", "collection", "updated_at")
+    list_filter = ("collection",)
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(AuditedAdmin):
+    list_display = ("id", "collection", "config_name", "status", "executor", "n_input", "n_output", "n_rejected", "created_at")
+    list_filter = ("collection", "status", "executor")
+    raw_id_fields = ("config", "job")
