@@ -113,7 +113,8 @@ class _Spill:
         self.count += 1
 
     def close(self) -> Path:
-        self._fh.close()
+        if not self._fh.closed:
+            self._fh.close()
         return self.path
 
 
@@ -403,9 +404,10 @@ def run_pipeline(
             output(record)  # type: ignore[misc]
 
     t0 = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="refinery-pipeline-", dir=str(workdir) if workdir else None))
     runner = _RayExecutor(ray_address or os.environ.get("RAY_ADDRESS") or None, processes, batch_size) \
         if executor == "ray" else _LocalExecutor(processes, batch_size)
+    tmp = Path(tempfile.mkdtemp(prefix="refinery-pipeline-", dir=str(workdir) if workdir else None))
+    spill: _Spill | None = None
     try:
         segments = segments_of(steps)
         n_seg = len(segments)
@@ -441,6 +443,8 @@ def run_pipeline(
         result.records = collected
         return result
     finally:
+        if spill is not None:
+            spill.close()
         runner.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
