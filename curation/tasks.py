@@ -55,3 +55,9 @@ def pipeline_run_job(ctx: JobContext, *, run_id: int) -> dict:
 from .augment.services import JOB_KIND as AUGMENT_JOB_KIND, augment_job  # noqa: E402
 
 job_handler(AUGMENT_JOB_KIND)(augment_job)
+from .builders.services import (  # noqa: E402
+    QA_JOB_KIND, TEMPLATE_JOB_KIND, qa_build_job, template_build_job,
+)
+
+job_handler(TEMPLATE_JOB_KIND)(template_build_job)
+job_handler(QA_JOB_KIND)(qa_build_job)
