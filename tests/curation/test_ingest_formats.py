@@ -148,6 +148,27 @@ def test_bad_jsonl_line_reports_line_number_and_keeps_the_others(tmp_path):
     assert [e[0] for e in source.report["line_errors"]] == [2, 4, 5, 7]
 
 
+def test_json_array_records_with_line_numbers(tmp_path):
+    data = """[
+  {"instruction": "Give three tips for staying healthy.", "input": "", "output": "Eat well, sleep, move."},
+  {
+    "instruction": "翻译成英文", "input": "你好", "output": "Hello"
+  },
+  {"instruction": "No output here"},
+  "a string",
+  {"text": "a document record"}
+]"""
+    report = ingest_one(make_collection(), write(tmp_path, "alpaca_data.json", data))
+    assert report.status == PARTIAL and report.samples == 2 and report.documents == 1
+    assert [n for n, _ in report.line_errors] == [6, 7]
+    assert sorted(Sample.objects.values_list("record_index", flat=True)) == [2, 3]
+    assert Document.objects.get().record_index == 8
+    single = ingest_one(make_collection("c2"), write(tmp_path, "one.json", '{"prompt": "P?", "response": "R."}'))
+    assert single.samples == 1
+    bad = ingest_one(make_collection("c3"), write(tmp_path, "bad.json", '[{"text": "x"},\n{oops}]'))
+    assert bad.status == ERROR and "invalid JSON at line 2" in bad.message
+
+
 def test_csv_multiline_cell_keeps_the_starting_line_number(tmp_path):
     data = 'title,text\nA,"first line\nsecond line"\nB,third\n'
     ingest_one(make_collection(), write(tmp_path, "m.csv", data))

@@ -9,7 +9,7 @@ from .base import ParsedDocument, ParsedSample, ReadResult
 from .docx import read_docx
 from .html import read_html
 from .pdf import read_pdf
-from .records import read_csv, read_jsonl
+from .records import read_csv, read_json, read_jsonl
 from .text import read_md, read_txt
 
 # extension → (format name stored on SourceFile, reader)
@@ -24,6 +24,7 @@ READERS: dict[str, tuple[str, Callable[[bytes, str], ReadResult]]] = {
     ".docx": ("docx", read_docx),
     ".jsonl": ("jsonl", read_jsonl),
     ".ndjson": ("jsonl", read_jsonl),
+    ".json": ("json", read_json),
     ".csv": ("csv", read_csv),
     ".tsv": ("csv", read_csv),
 }

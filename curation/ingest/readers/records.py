@@ -47,6 +47,38 @@ def read_jsonl(data: bytes, name: str) -> ReadResult:
     return result
 
 
+def read_json(data: bytes, name: str) -> ReadResult:
+    """A JSON array of records (e.g. Alpaca's ``alpaca_data.json``) or one record; each element's
+    record index is the line it starts on, so errors point at the right place."""
+    text, encoding = decode_text(data)
+    decoder = json.JSONDecoder()
+    try:
+        document = decoder.decode(text)
+    except json.JSONDecodeError as exc:
+        raise IngestError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    result = ReadResult(encoding=encoding)
+    if isinstance(document, dict):
+        _add(result, document, 1)
+        return result
+    if not isinstance(document, list):
+        raise IngestError(f"expected a JSON array of records or one record object, got {type(document).__name__}")
+    # Walk the array again with raw_decode to learn the line each element starts on.
+    pos, line, counted = text.index("[") + 1, 1, 0
+    for element in document:
+        while text[pos] in " \t\r\n,\ufeff":
+            pos += 1
+        line += text.count("\n", counted, pos)
+        counted = pos
+        _, pos = decoder.raw_decode(text, pos)
+        if not isinstance(element, dict):
+            result.line_errors.append((line, f"expected a JSON object, got {type(element).__name__}"))
+            continue
+        _add(result, element, line)
+    if not document:
+        raise IngestError("the JSON array is empty")
+    return result
+
+
 def read_csv(data: bytes, name: str) -> ReadResult:
     text, encoding = decode_text(data)
     try:
