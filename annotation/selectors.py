@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from statistics import mean
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 
+from curation.models import Sample
 from refinery.roles import is_curator
 
 from . import analysis
@@ -181,7 +182,7 @@ def annotator_stats(*, user, project: LabelingProject) -> list[dict]:
 # ----------------------------------------------------------------- interface for the exporter
 def _quality(scheme: Scheme, labels: list[dict]) -> float | None:
     vals = [lab[f.name] for f in scheme.rubric_fields for lab in labels if isinstance(lab.get(f.name), int)]
-    return round(mean(vals), 4) if vals else None
+    return round(sum(vals) / len(vals), 4) if vals else None
 
 
 def sample_label_summaries(*, sample_ids) -> dict[int, SampleLabelSummary]:
@@ -189,60 +190,51 @@ def sample_label_summaries(*, sample_ids) -> dict[int, SampleLabelSummary]:
 
     Samples in no project are absent from the result. When a sample is in several projects the
     adjudicated item wins (the most recent decision), else the item with the most annotations.
+    Reads plain rows (no model instances): the exporter calls this for every sample of a dataset.
     """
     sample_ids = list(sample_ids)
-    items = list(Item.objects.filter(sample_id__in=sample_ids).select_related("project", "sample", "adjudication")
-                 .annotate(n_ann=Count("annotations")).order_by("id"))
+    items = list(Item.objects.filter(sample_id__in=sample_ids).order_by("id").values_list(
+        "id", "project_id", "sample_id", "adjudication__final_label", "adjudication__updated_at"))
     if not items:
         return {}
-    by_project: dict[int, list[Item]] = defaultdict(list)
-    for it in items:
-        by_project[it.project_id].append(it)
     ann_rows: dict[int, list[tuple[int, int, dict]]] = defaultdict(list)
-    for item_id, ann_id, label in Annotation.objects.filter(item__in=items).values_list("item_id", "annotator_id", "label"):
+    for item_id, ann_id, label in (Annotation.objects.filter(item_id__in=[i[0] for i in items]).order_by()
+                                   .values_list("item_id", "annotator_id", "label")):
         ann_rows[item_id].append((item_id, ann_id, label))
-    schemes: dict[int, Scheme] = {}
-
-    def scheme_of(it: Item) -> Scheme:
-        if it.project_id not in schemes:
-            schemes[it.project_id] = it.project.parsed_scheme
-        return schemes[it.project_id]
-
+    schemes = {pid: Scheme.from_dict(raw) for pid, raw in
+               LabelingProject.objects.filter(pk__in={i[1] for i in items}).values_list("id", "scheme")}
     agreement: dict[int, float | None] = {}
-    for pid, its in by_project.items():
-        scheme = scheme_of(its[0])
-        rows = [r for it in its for r in ann_rows.get(it.pk, [])]
-        agreement.update(analysis.item_agreement_map(scheme, rows))
+    by_project: dict[int, list[int]] = defaultdict(list)
+    for item_id, pid, *_ in items:
+        by_project[pid].append(item_id)
+    for pid, item_ids in by_project.items():
+        agreement.update(analysis.item_agreement_map(schemes[pid], [r for i in item_ids for r in ann_rows.get(i, [])]))
 
-    def adjudication_of(it: Item) -> Adjudication | None:
-        try:
-            return it.adjudication
-        except Adjudication.DoesNotExist:
-            return None
-
-    per_sample: dict[int, list[Item]] = defaultdict(list)
-    for it in items:
-        per_sample[it.sample_id].append(it)
+    per_sample: dict[int, list[tuple]] = defaultdict(list)
+    for row in items:
+        per_sample[row[2]].append(row)
+    chosen: dict[int, tuple] = {}
+    for sid, rows in per_sample.items():
+        adjudicated = [r for r in rows if r[4] is not None]
+        chosen[sid] = (max(adjudicated, key=lambda r: r[4]) if adjudicated
+                       else max(rows, key=lambda r: (len(ann_rows.get(r[0], [])), r[0])))
     out: dict[int, SampleLabelSummary] = {}
-    for sid, its in per_sample.items():
-        adjudicated = [it for it in its if adjudication_of(it) is not None]
-        if adjudicated:
-            best = max(adjudicated, key=lambda it: it.adjudication.updated_at)
-        else:
-            best = max(its, key=lambda it: (it.n_ann, it.pk))
-        scheme = scheme_of(best)
-        labels = [r[2] for r in ann_rows.get(best.pk, [])]
-        adj = adjudication_of(best)
-        final: Any = adj.final_label if adj else (analysis.majority_label(scheme, labels)[0] if labels else None)
+    edits: dict[int, str] = {}
+    for sid, (item_id, pid, _sid, adj_label, adj_at) in chosen.items():
+        scheme = schemes[pid]
+        labels = [r[2] for r in ann_rows.get(item_id, [])]
+        adjudicated = adj_at is not None
+        final: Any = adj_label if adjudicated else (analysis.majority_label(scheme, labels)[0] if labels else None)
         dec_field = scheme.decision_field
         decision = str((final or {}).get(dec_field.name, "")) if dec_field and final else ""
-        edited = None
-        if decision == "edit" and dec_field and (final or {}).get(dec_field.edit_field):
-            edited = edited_messages(best.sample.messages, final[dec_field.edit_field])
-        quality = _quality(scheme, [final]) if adj else _quality(scheme, labels)
+        if decision == "edit" and (final or {}).get(dec_field.edit_field):
+            edits[sid] = final[dec_field.edit_field]
         out[sid] = SampleLabelSummary(
-            adjudicated=adj is not None, final_label=final, decision=decision, edited_messages=edited,
-            quality_rating=quality, agreement=agreement.get(best.pk),
-            project_ids=sorted({it.project_id for it in its}),
+            adjudicated=adjudicated, final_label=final, decision=decision, edited_messages=None,
+            quality_rating=_quality(scheme, [final] if adjudicated else labels),
+            agreement=agreement.get(item_id), project_ids=sorted({r[1] for r in per_sample[sid]}),
         )
+    if edits:
+        for sid, msgs in Sample.objects.filter(pk__in=list(edits)).values_list("id", "messages"):
+            out[sid] = replace(out[sid], edited_messages=edited_messages(msgs, edits[sid]))
     return out
