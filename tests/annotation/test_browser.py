@@ -56,3 +56,25 @@ def test_annotator_labels_three_items_with_keyboard_and_inline_edit(page, curato
     assert labels[0] == {"relevance": 4, "accuracy": 5, "fluency": 3, "decision": "accept"}
     assert labels[1]["decision"] == "edit" and labels[1]["edited_response"].startswith("Rest, fluids")
     assert labels[2]["decision"] == "reject"
+
+
+def test_annotator_marks_entity_spans_on_a_document(page, curator, annotator):
+    col = make_collection(name="ner", n=1)
+    project = services.project_create(name="NER pass", collection=col, scheme=PRESETS["entities"],
+                                      target="document", overlap=1, annotators=[annotator], user=curator)
+    browser_login(page, "annotator1")
+    page.goto(f"/annotation/projects/{project.pk}/label/")
+    page.wait_for_selector("#item-text")
+    # select "Alice Smith" inside the displayed text, then click the PERSON label
+    page.evaluate("""() => {
+        const el = document.getElementById('item-text');
+        const node = el.firstChild; const start = node.textContent.indexOf('Alice Smith');
+        const r = document.createRange(); r.setStart(node, start); r.setEnd(node, start + 11);
+        const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r);
+    }""")
+    page.click('button.span-label[data-label="PERSON"]')
+    assert "PERSON: “Alice Smith”" in page.inner_text(".spans-list")
+    page.click("#submit-label")
+    page.wait_for_url("**/annotation/")
+    label = Annotation.objects.get(item__project=project).label
+    assert label["entities"] == [{"start": 12, "end": 23, "label": "PERSON", "text": "Alice Smith"}]
