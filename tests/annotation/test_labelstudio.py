@@ -243,3 +243,23 @@ def test_reconcile_pulls_every_linked_project(ls, curator, annotator, annotator2
     call_command("labelstudio", "reconcile")
     assert sorted(Annotation.objects.values_list("item__project_id", flat=True)) == sorted(p.pk for p in projects)
     assert set(Annotation.objects.values_list("annotator__username", flat=True)) == {"annotator2"}
+
+
+def test_spans_choice_and_taxonomy_round_trip_through_label_studio(ls, curator, annotator, annotator2):
+    scheme = {"fields": [PRESETS["intent"]["fields"][0], PRESETS["entities"]["fields"][0],
+                         PRESETS["medical_hierarchy"]["fields"][0]]}
+    col = make_collection(name="roundtrip", n=1)
+    project = services.project_create(name="Round trip", collection=col, scheme=scheme, target="document",
+                                      overlap=2, annotators=[annotator, annotator2], user=curator)
+    labelstudio.project_push(project=project)
+    project.refresh_from_db()
+    task = _ls_tasks(ls, project)[0]
+    text = task.data["text"]
+    start = text.index("Alice Smith")
+    label = {"intent": "question", "topic": "fever / influenza / antivirals",
+             "entities": [{"start": start, "end": start + 11, "label": "PERSON"}]}
+    _annotate_in_ls(ls, "annotator1@example.com", task.id, label, project.parsed_scheme)
+    labelstudio.project_pull(project=project)
+    stored = Annotation.objects.get(annotator=annotator).label
+    assert stored["intent"] == "question" and stored["topic"] == "fever / influenza / antivirals"
+    assert stored["entities"] == [{"start": start, "end": start + 11, "label": "PERSON", "text": "Alice Smith"}]
