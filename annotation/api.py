@@ -28,11 +28,13 @@ class ProjectSerializer(serializers.ModelSerializer):
                                               queryset=get_user_model().objects.all())
     sample_ids = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True)
     document_ids = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True)
+    gold = serializers.DictField(child=serializers.DictField(), required=False, write_only=True,
+                                 help_text="sample/document id → its known label (gold items score annotators)")
 
     class Meta:
         model = LabelingProject
         fields = ["id", "name", "collection", "target", "instructions", "scheme", "overlap", "agreement_threshold",
-                  "annotators", "ls_project_id", "created_at", "sample_ids", "document_ids"]
+                  "annotators", "ls_project_id", "created_at", "sample_ids", "document_ids", "gold"]
         read_only_fields = ["id", "ls_project_id", "created_at"]
 
 
@@ -73,11 +75,15 @@ class ProjectViewSet(viewsets.ModelViewSet):
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
         try:
+            gold = {int(k): v for k, v in (d.get("gold") or {}).items()}
+        except ValueError:
+            return Response({"detail": "gold keys must be sample/document ids"}, status=status.HTTP_400_BAD_REQUEST)
+        try:
             project = services.project_create(
                 name=d["name"], collection=d["collection"], scheme=d["scheme"], target=d.get("target", "sample"),
                 overlap=d.get("overlap", 2), annotators=d.get("annotators", []), user=request.user,
                 sample_ids=d.get("sample_ids"), document_ids=d.get("document_ids"),
-                instructions=d.get("instructions", ""), agreement_threshold=d.get("agreement_threshold"))
+                instructions=d.get("instructions", ""), agreement_threshold=d.get("agreement_threshold"), gold=gold)
         except (services.AnnotationError, SchemeError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)

@@ -177,6 +177,19 @@ def assignment_skip(*, assignment: Assignment) -> Assignment:
     return assignment
 
 
+@transaction.atomic
+def item_set_gold(*, item: Item, label: dict | None, user=None) -> Item:
+    """Make ``item`` a gold item with a known label (None: no longer gold). Gold items go to every annotator."""
+    if label is None:
+        item.is_gold, item.gold_label = False, None
+    else:
+        item.is_gold, item.gold_label = True, _clean_label(item, label)
+    item.save(update_fields=["is_gold", "gold_label"])
+    if item.is_gold and item.project.annotators.exists():
+        project_assign(project=item.project, user=user)
+    return item
+
+
 # -------------------------------------------------------------------------------- adjudication
 @transaction.atomic
 def item_adjudicate(*, item: Item, method: str, user=None, final_label: dict | None = None,
@@ -243,5 +256,5 @@ def users_by_email(emails: Iterable[str]) -> dict[str, object]:
 
 
 __all__ = ["AnnotationError", "LabelError", "SchemeError", "annotation_delete", "annotation_submit",
-           "assignment_open", "assignment_skip", "item_adjudicate", "project_adjudicate_majority",
+           "assignment_open", "assignment_skip", "item_adjudicate", "item_set_gold", "project_adjudicate_majority",
            "project_assign", "project_create", "users_by_email"]

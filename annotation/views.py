@@ -185,6 +185,10 @@ def adjudicate(request, pk: int):
     if request.method == "POST":
         method = request.POST.get("method", "curator")
         try:
+            if method == "make_gold":
+                services.item_set_gold(item=item, label=label_from_post(scheme, request.POST), user=request.user)
+                messages.success(request, f"Item {item.pk} is now a gold item; every annotator gets it.")
+                return redirect("annotation:adjudicate", pk=item.pk)
             final = label_from_post(scheme, request.POST) if method == "curator" else None
             services.item_adjudicate(item=item, method=method, user=request.user, final_label=final,
                                      note=request.POST.get("note", ""))

@@ -47,10 +47,13 @@ def test_agreement_report_and_project_writes_are_curator_only(project, annotator
 def test_curator_creates_project_via_api(db, curator, annotator, annotator2):
     col = make_collection(name="apicol", n=3)
     cur = api_client_for(curator)
+    first = col.samples.order_by("id").first()
     r = cur.post("/api/labeling-projects/", {"name": "Intent", "collection": col.name, "scheme": PRESETS["intent"],
-                                              "overlap": 2, "annotators": ["annotator1", "annotator2"]}, format="json")
+                                              "overlap": 1, "annotators": ["annotator1", "annotator2"],
+                                              "gold": {str(first.pk): {"intent": "question"}}}, format="json")
     assert r.status_code == 201, r.content
-    assert Assignment.objects.filter(item__project_id=r.json()["id"]).count() == 6
+    # 2 ordinary items × 1 annotator + the gold item for both
+    assert Assignment.objects.filter(item__project_id=r.json()["id"]).count() == 4
     r = cur.post("/api/labeling-projects/", {"name": "Bad", "collection": col.name,
                                               "scheme": {"fields": [{"name": "x", "type": "nope"}]},
                                               "annotators": ["annotator1"], "overlap": 1}, format="json")

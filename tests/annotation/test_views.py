@@ -104,3 +104,14 @@ def test_webhook_rejects_bad_secret(client, settings, db):
     r = client.post(url, json.dumps({"action": "PROJECT_UPDATED"}), content_type="application/json",
                     headers={"X-Refinery-Webhook-Secret": "s3cret"})
     assert r.status_code == 200 and r.json()["processed"] is True
+
+
+def test_curator_marks_a_gold_item(project, curator_client, annotator, annotator2):
+    item = project.items.order_by("position").last()
+    r = curator_client.post(reverse("annotation:adjudicate", args=[item.pk]),
+                            {"method": "make_gold", **sft_label(5, "accept")})
+    assert r.status_code == 302
+    item.refresh_from_db()
+    assert item.is_gold and item.gold_label["relevance"] == 5
+    assert set(Assignment.objects.filter(item=item).values_list("annotator_id", flat=True)) == {annotator.pk,
+                                                                                               annotator2.pk}
