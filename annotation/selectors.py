@@ -26,6 +26,17 @@ def project_list(*, user) -> QuerySet[LabelingProject]:
     return qs.filter(assignments_visible_q(user)).distinct()
 
 
+def project_overview(*, user) -> QuerySet[LabelingProject]:
+    """Every project with its item / assignment counts (curators' overview)."""
+    require_project_manager(user)
+    return project_list(user=user).annotate(
+        n_items=Count("items", distinct=True),
+        n_assigned=Count("items__assignments", distinct=True),
+        n_done=Count("items__assignments", filter=Q(items__assignments__status=Assignment.Status.DONE), distinct=True),
+        n_adjudicated=Count("items__adjudication", distinct=True),
+    )
+
+
 def assignments_visible_q(user) -> Q:
     return Q(items__assignments__annotator=user)
 

@@ -36,7 +36,7 @@ def home(request):
     """Annotators land here: their own queue. Curators: every project with its progress."""
     ctx = {"my_projects": selectors.annotator_projects(user=request.user)}
     if is_curator(request.user):
-        ctx["projects"] = selectors.project_list(user=request.user)
+        ctx["projects"] = selectors.project_overview(user=request.user)
     return render(request, "annotation/home.html", ctx)
 
 

@@ -115,3 +115,13 @@ def test_curator_marks_a_gold_item(project, curator_client, annotator, annotator
     assert item.is_gold and item.gold_label["relevance"] == 5
     assert set(Assignment.objects.filter(item=item).values_list("annotator_id", flat=True)) == {annotator.pk,
                                                                                                annotator2.pk}
+
+
+def test_curator_overview_counts(project, curator_client, annotator):
+    a = Assignment.objects.filter(annotator=annotator).first()
+    services.annotation_submit(item=a.item, annotator=annotator, label=sft_label(4))
+    r = curator_client.get(reverse("annotation:home"))
+    assert r.status_code == 200
+    p = r.context["projects"].get(pk=project.pk)
+    assert (p.n_items, p.n_assigned, p.n_done, p.n_adjudicated) == (4, 4, 1, 0)
+    assert b"1 / 4" in r.content
