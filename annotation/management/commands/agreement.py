@@ -3,6 +3,9 @@
 Each input line is {"item": ..., "annotator": ..., "label": ...}; prints one JSON object:
 {"cohen_kappa": {"<a>|<b>": value, ...}, "fleiss_kappa": value, "krippendorff_alpha": value,
  "percent_agreement": value, "n_items": n, "n_annotators": n}
+Pair keys are the two annotator names, sorted, joined by "|". With --level ordinal or interval the
+labels must be numbers and Cohen's kappa is quadratic-weighted; alpha uses the level's distance.
+Undefined values (e.g. fewer than two annotators) are null; when everyone used one label, 1.0.
 """
 import json
 import sys
