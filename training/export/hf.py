@@ -22,7 +22,18 @@ META = pa.struct([
     ("quality", pa.float64()), ("source_file", pa.int64()), ("source_file_name", pa.string()),
     ("source_document", pa.int64()), ("pipeline_run", pa.int64()), ("parent", pa.int64()), ("group", pa.string()),
 ])
+SHARD_BYTES = 500 << 20
 SCHEMA = pa.schema([("id", pa.string()), ("messages", pa.list_(MESSAGE)), ("meta", META)])
+
+
+def _block_size(src: Path) -> int:
+    """Arrow needs every JSON line inside one block: 1 MB, or more when a line is longer."""
+    longest = 0
+    with open(src, "rb") as fh:
+        for line in fh:
+            if len(line) > longest:
+                longest = len(line)
+    return max(BLOCK_BYTES, 2 * longest + 1024)
 
 
 def write_parquet(path: Path, src: Path) -> FileStats:
@@ -34,13 +45,12 @@ def write_parquet(path: Path, src: Path) -> FileStats:
         with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
             if Path(src).stat().st_size:
                 reader = pa_json.open_json(
-                    src, read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES),
+                    src, read_options=pa_json.ReadOptions(block_size=_block_size(src)),
                     parse_options=pa_json.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore"))
                 for batch in reader:
                     writer.write_batch(batch)
                     stats.rows += batch.num_rows
-            else:
-                writer.write_table(SCHEMA.empty_table())
+            # an empty split: the file holds the schema and no row group (readers choke on empty row groups)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -59,10 +69,16 @@ def save_to_disk(out_dir: Path, parquet_files: dict[str, Path]) -> Path:
     try:
         cache = tmp / "cache"
         dd = datasets.DatasetDict({
-            split: datasets.Dataset.from_parquet(str(path), cache_dir=str(cache), keep_in_memory=False)
+            # datasets cannot read a parquet file without rows; an empty split is an empty table
+            split: (datasets.Dataset.from_parquet(str(path), cache_dir=str(cache), keep_in_memory=False)
+                    if pq.ParquetFile(path).metadata.num_rows else
+                    datasets.Dataset.from_dict({name: [] for name in SCHEMA.names},
+                                               features=datasets.Features.from_arrow_schema(SCHEMA)))
             for split, path in parquet_files.items()
         })
-        dd.save_to_disk(str(tmp / "out"))
+        # explicit shard counts (≈500 MB each): datasets writes no shard for an empty split otherwise,
+        # and load_from_disk then fails on it
+        dd.save_to_disk(str(tmp / "out"), num_shards={s: max(1, -(-ds.data.nbytes // SHARD_BYTES)) for s, ds in dd.items()})
         del dd
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -159,3 +159,20 @@ def test_export_command_errors(collection, tmp_path):
         call_command("export_dataset", "--collection", "clinic", "--format", "messages", "--out", str(tmp_path),
                      "--filter", "language=fr", verbosity=0)
     assert not DatasetVersion.objects.exists()
+
+
+def test_a_3mb_sample_exports_in_every_format(collection, curator, tmp_path):
+    import datasets
+
+    from training.services.datasets import dataset_version_create, dataset_version_export
+
+    from .conftest import make_sample, qa
+
+    big = make_sample(collection, qa("Summarise this record: " + "血压记录正常。" * 400_000, "Normal."),
+                      origin="built", language="zh", domain="medical")
+    v = dataset_version_create(collection=collection, spec={"origins": "built"}, user=curator)
+    dataset_version_export(version=v, fmt="hf", out_dir=tmp_path / "hf")
+    dd = datasets.load_from_disk(str(tmp_path / "hf" / "hf"))
+    rows = {r["id"]: r for s in SPLITS for r in dd[s]}
+    assert len(rows[str(big.pk)]["messages"][0]["content"]) > 2_800_000
+    assert dd["validation"].num_rows == v.n_validation == 0  # an empty split loads as an empty table
