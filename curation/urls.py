@@ -1,7 +1,7 @@
 """Curation URLs, one section per area; each area's views live in views_<area>.py."""
 from django.urls import path
 
-from . import views_collections, views_pipeline, views_steps
+from . import views_collections, views_pipeline, views_samples, views_steps
 
 app_name = "curation"
 urlpatterns = [
@@ -36,4 +36,12 @@ urlpatterns = [
     path("collections/<int:pk>/quality/documents/<int:doc_id>/", views_steps.quality_label, name="quality_label"),
     path("collections/<int:pk>/quality/train/", views_steps.quality_train, name="quality_train"),
     # ---- samples, builders, augmentation (views_samples)
+    path("collections/<int:pk>/samples/browse/", views_samples.sample_browser, name="sample_browser"),
+    path("samples/<int:pk>/diff/", views_samples.sample_diff, name="sample_diff"),
+    path("collections/<int:pk>/augment/", views_samples.augment, name="augment"),
+    path("collections/<int:pk>/augment/entities/", views_samples.augment_entities, name="augment_entities"),
+    path("collections/<int:pk>/builders/", views_samples.builders, name="builders"),
+    path("collections/<int:pk>/builders/preview/", views_samples.builders_preview, name="builders_preview"),
+    path("collections/<int:pk>/builders/build/", views_samples.builders_build, name="builders_build"),
+    path("collections/<int:pk>/builders/qa/", views_samples.builders_qa, name="builders_qa"),
 ]
