@@ -285,6 +285,7 @@ def _group_and_split(cands: list[Candidate], spec: DatasetSpec, ctx=None) -> tup
     split_of = assign_splits(groups=groups, strata=strata, pinned=pinned, ratios=spec.ratios, seed=spec.seed)
     stats = {"seed": spec.seed, "ratios": spec.ratios, "groups": len(groups),
              "multi_sample_groups": sum(1 for g in groups.values() if len(g) > 1),
+             "largest_group": max((len(g) for g in groups.values()), default=0),
              "near_duplicate_pairs": len(pairs), "pinned_groups": len(pinned),
              "stratified_by": "label" if any(c.label for c in cands) else "domain"}
     return split_of, group_of, stats
