@@ -116,14 +116,24 @@ def pipeline_steps_to_yaml(steps: list[dict[str, Any]]) -> str:
 
 
 def steps_build(specs: list[dict[str, Any]], *, collection: str | None = None) -> list[Step]:
-    """Step objects for a spec list. For a collection's run, steps with a ``collection`` option left
-    empty (glossary: the collection's terms) get the run's collection name."""
+    """Step objects for a spec list.
+
+    For a collection's run, a step with a ``collection`` option left empty gets the run's collection;
+    when the step also takes its data inline (glossary: ``terms``), that data is read here, in the
+    driver, so worker processes and Ray actors never need the database.
+    """
     steps = []
     for spec in specs:
         cls = get_step_class(spec["step"])
+        fields = cls.option_fields()
         options = dict(spec.get("options") or {})
-        if collection and "collection" in cls.option_fields() and not options.get("collection"):
-            options["collection"] = collection
+        if collection and "collection" in fields and not options.get("collection"):
+            if "terms" in fields and not options.get("terms") and not options.get("terms_file"):
+                from ..selectors import glossary_terms_for_step
+
+                options["terms"] = glossary_terms_for_step(collection_name=collection)
+            else:
+                options["collection"] = collection
         steps.append(cls(**options))
     return steps
 

@@ -50,3 +50,25 @@ def test_ray_matches_local_on_the_real_steps(ray_session):
     on_ray = _assert_same(_real_steps, corpus(120))
     near = [s for s in on_ray.steps if s.name == "near_dedup"][0]
     assert near.n_dropped > 0  # near_dedup.fit_distributed found the same clusters as fit
+
+
+@pytest.mark.django_db
+def test_web_run_on_ray_stores_the_same_outputs_as_local(ray_session):
+    from curation import selectors
+    from curation.models import Collection, Document, GlossaryTerm, RunRejection
+    from curation.pipeline.services import pipeline_config_create, pipeline_run_create, pipeline_run_execute
+
+    coll = Collection.objects.create(name="ray-web")
+    GlossaryTerm.objects.create(collection=coll, canonical="ECG", variants=["EKG"])
+    for i, rec in enumerate(corpus(50) + [{"text": "An EKG was recorded twice for the patient today."}]):
+        Document.objects.create(collection=coll, record_index=i, text=rec["text"], content_hash=str(i))
+    config = pipeline_config_create(collection=coll, name="p", yaml_text=(
+        "steps: [normalize, glossary, {length: {min_words: 3}}, exact_dedup, {near_dedup: {threshold: 0.7}}]\n"))
+    runs = {ex: pipeline_run_execute(run=pipeline_run_create(collection=coll, config=config, executor=ex))
+            for ex in ("local", "ray")}
+    outputs = {ex: selectors.run_document_outputs(run=r) for ex, r in runs.items()}
+    assert outputs["ray"] == outputs["local"] and any("An ECG was" in t for t in outputs["ray"].values())
+    rejections = {ex: sorted(RunRejection.objects.filter(run=r).values_list("record_id", "reason", "duplicate_of"))
+                  for ex, r in runs.items()}
+    assert rejections["ray"] == rejections["local"] and len(rejections["ray"]) > 5
+    assert runs["ray"].report["executor"] == "ray"
