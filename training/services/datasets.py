@@ -17,6 +17,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import uuid
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -130,6 +131,10 @@ def _label_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
 def _label_summaries(sample_ids: list[int]) -> dict[int, Any] | None:
     """Annotation summaries per sample (None when the annotation area offers none)."""
     try:
@@ -211,8 +216,8 @@ def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) ->
         s = (summaries or {}).get(cand.sample_id)
         if s is not None:
             cand.label = _label_text(getattr(s, "final_label", None))
-            cand.agreement = getattr(s, "agreement", None)
-            cand.quality = getattr(s, "quality_rating", None)
+            cand.agreement = _float_or_none(getattr(s, "agreement", None))
+            cand.quality = _float_or_none(getattr(s, "quality_rating", None))
             cand.adjudicated = bool(getattr(s, "adjudicated", False))
             cand.projects = tuple(getattr(s, "project_ids", ()) or ())
             if getattr(s, "decision", "") == "reject":
@@ -561,7 +566,7 @@ def dataset_version_zip(*, version: DatasetVersion) -> Path:
     target = version.zip_file
     if target.exists():
         return target
-    tmp = target.with_name(f".{target.name}.tmp")
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")  # concurrent first downloads do not collide
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             root = version.folder
