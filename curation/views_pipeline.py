@@ -35,7 +35,11 @@ def pipeline_list(request):
 @role_required(CURATOR)
 @require_POST
 def pipeline_create(request):
-    collection = get_object_or_404(Collection, pk=request.POST.get("collection"))
+    collection = Collection.objects.filter(pk=int(request.POST["collection"])).first() \
+        if request.POST.get("collection", "").isdigit() else None
+    if collection is None:
+        messages.error(request, "Pick the collection the pipeline is for.")
+        return redirect("curation:pipeline_list")
     upload = request.FILES.get("yaml_file")
     if upload is not None:
         if upload.size > MAX_YAML_BYTES:

@@ -238,3 +238,15 @@ def test_run_cancelled_while_queued_shows_as_cancelled(curator_client, collectio
     assert 'data-run-status="cancelled"' in page.content.decode()
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.CANCELLED and not RunOutput.objects.filter(run=run).exists()
+
+
+@pytest.mark.django_db
+def test_create_refuses_bad_input_with_a_message(curator_client, collection):
+    for data in ({"collection": "abc", "name": "x"}, {"collection": collection.pk, "name": "bad name!"},
+                 {"collection": collection.pk, "name": "x", "yaml": "steps: []"}):
+        resp = curator_client.post(reverse("curation:pipeline_create"), data, follow=True)
+        assert resp.status_code == 200 and 'class="msg-error"' in resp.content.decode(), data
+    pipeline_config_create(collection=collection, name="dup", yaml_text=YAML)
+    resp = curator_client.post(reverse("curation:pipeline_create"), {"collection": collection.pk, "name": "dup", "yaml": YAML}, follow=True)
+    assert "already has a pipeline named" in resp.content.decode()
+    assert PipelineConfig.objects.count() == 1
