@@ -250,3 +250,15 @@ def test_create_refuses_bad_input_with_a_message(curator_client, collection):
     resp = curator_client.post(reverse("curation:pipeline_create"), {"collection": collection.pk, "name": "dup", "yaml": YAML}, follow=True)
     assert "already has a pipeline named" in resp.content.decode()
     assert PipelineConfig.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_yaml_export_then_import_round_trips(curator_client, collection):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    config = pipeline_config_create(collection=collection, name="orig", yaml_text=YAML)
+    exported = curator_client.get(reverse("curation:pipeline_export", args=[config.pk])).content
+    resp = curator_client.post(reverse("curation:pipeline_create"), {
+        "collection": collection.pk, "name": "copy", "yaml_file": SimpleUploadedFile("p.yaml", exported)})
+    assert resp.status_code == 302
+    assert PipelineConfig.objects.get(name="copy").steps == config.steps
