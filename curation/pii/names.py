@@ -32,8 +32,9 @@ CANDIDATE_RE = re.compile(
     rf"(?<![A-Za-z])(?:(?P<title>{TITLES}\.?)\s+)?(?P<name>{CAP}(?:\s{CAP}){{0,3}}){SUFFIX}?(?![A-Za-z])"
 )
 # One word of ASCII context each side (a CJK neighbour is not context: spaCy would glue it to the name).
-WORD_LEFT_RE = re.compile(r"([A-Za-z][A-Za-z'’\-]*[:,]?\s+)$")
-WORD_RIGHT_RE = re.compile(r"^[,.;:!?)'’]?\s*[A-Za-z0-9][A-Za-z0-9'’\-]*")
+NER_CONTEXT_WORDS = 2
+WORD_LEFT_RE = re.compile(r"((?:[A-Za-z][A-Za-z'’\-]*[:,]?\s+){1,%d})$" % NER_CONTEXT_WORDS)
+WORD_RIGHT_RE = re.compile(r"^(?:[,.;:!?)'’]?\s*[A-Za-z0-9][A-Za-z0-9'’\-]*){1,%d}" % NER_CONTEXT_WORDS)
 EN_CUES = frozenset("dear contact patient signed attn name name: from: to: cc: by mr mrs ms dr".split())
 # Capitalised words that start a sentence before a name ("Call Norma Fisher"): stripped from the
 # candidate and treated as a cue.
@@ -83,6 +84,7 @@ _CN_NAME_END_CHARS = frozenset("，。、；：！？,.;:!?()（）\"'“”‘�
 _CN_NAME_FOLLOWERS = ("已", "的", "来", "在", "于", "是", "说", "表示", "因", "称", "向", "和", "与", "等", "将", "被",
                       "把", "对", "也", "都", "还", "就", "又", "正", "今", "签", "同", "女", "男", "，")
 _CN_CUE_NAME_RE = None  # compiled lazily (built from the surname and cue sets below)
+_CN_PARTICLE_PREFIX = frozenset("由于向和与把被将对请给让叫跟同")
 _CN_NAME_FLAGS = ("nr", "nrfg")
 _CN_NOT_GIVEN_FLAGS = frozenset("x m q uj ul uz ug ud p c r d f t".split())
 # Last characters of nouns that jieba's dictionary wrongly tags ``nr`` ("银行卡/nr"); given names
@@ -160,9 +162,9 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
             right = WORD_RIGHT_RE.search(text[end:end + 40])
             w_start = left.start() if left else start
             w_end = end + (right.end() if right else 0)
-            cue = lead_cue or (bool(left) and left.group(1).strip().lower() in EN_CUES)
+            cue = lead_cue or (bool(left) and left.group(1).split()[-1].lower() in EN_CUES)
             if not cue and right:
-                following = right.group().strip(" ,.;:!?)'’\n").lower()
+                following = right.group().strip(" ,.;:!?)'’\n").split()[0].lower() if right.group().strip(" ,.;:!?)'’\n") else ""
                 cue = following in EN_RIGHT_CUES and not right.group().lstrip().startswith((",", ".", ";"))
             if cue and any(t.lower().rstrip(".,") in ORGISH_WORDS for t in tokens):
                 cue = False
@@ -276,8 +278,16 @@ def _names_in_run(pseg, dict_tags, text: str, base: int, covered: list[tuple[int
         idx = pos if text.startswith(word, pos) else text.find(word, pos)
         if idx < 0:
             continue
-        tokens.append((word, flag, base + idx))
         pos = idx + len(word)
+        if flag.startswith("nr") and len(word) == 3:
+            # the HMM glues a particle to the name: "由熊玉" (由 + 熊玉), "蔡利于" (蔡利 + 于)
+            if word[0] in _CN_PARTICLE_PREFIX and word[1] in SURNAMES:
+                tokens.append((word[0], "p", base + idx))
+                word, idx = word[1:], idx + 1
+            elif word[-1] in _CN_SINGLE_FOLLOWERS:
+                tokens.append((word[:-1], flag, base + idx))
+                word, flag, idx = word[-1], "p", idx + 2
+        tokens.append((word, flag, base + idx))
     spans: list[tuple[int, int]] = []
     n = len(tokens)
     i = 0
@@ -291,8 +301,11 @@ def _names_in_run(pseg, dict_tags, text: str, base: int, covered: list[tuple[int
                     or (prev_word in ("：", ":") and i >= 2 and tokens[i - 2][0] in CN_CUES_BEFORE))
             if (word in SURNAMES or word in COMPOUND_SURNAMES) and i + 1 < n:  # "唐" + "建华", "欧阳" + "娜娜"
                 nxt, nflag, nstart = tokens[i + 1]
+                full_name_next = nflag.startswith("nr") and len(nxt) >= 2 and _surname_start(nxt)
                 if (_CJK_WORD_RE.match(nxt) and nxt not in CN_CUES_AFTER and len(word) + len(nxt) <= 4
-                        and nflag not in _CN_NOT_GIVEN_FLAGS and not (len(nxt) == 1 and nflag.startswith("v"))
+                        and nflag not in _CN_NOT_GIVEN_FLAGS and not (nflag.startswith("v") and not cued)
+                        and not (full_name_next and flag not in _CN_NAME_FLAGS)  # "由/p 熊玉/nr"
+                        and not (flag in _CN_NOT_GIVEN_FLAGS and not cued)  # "由/p 王/nr 玉兰/nr"
                         and (flag in _CN_NAME_FLAGS or cued or nflag.startswith("nr"))):
                     span = (start, nstart + len(nxt), 2)
             if (span is None and 2 <= len(word) <= 4 and all("\u4e00" <= c <= "\u9fa5" for c in word)

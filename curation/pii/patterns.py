@@ -26,6 +26,9 @@ R = r"(?![0-9A-Za-z])"  # ASCII right boundary
 # checksum fails (a typo in a real ID is still a real ID).
 ID_CUE_RE = re.compile(r"(?:身份证|证件|公民身份|id\s*card|id\s*(?:no|number|#)|identity)\s*(?:号码|号)?\s*[:：#]?\s*$", re.I)
 CARD_CUE_RE = re.compile(r"(?:卡号|银行卡|信用卡|借记卡|储蓄卡|card\s*(?:no\.?|number|#)?|account)\s*(?:号码|号)?\s*[:：#]?\s*$", re.I)
+PHONE_CUE_RE = re.compile(r"(?:phone|call(?:ed)?|tel|mobile|cell|fax|text|dial|reach|contact|电话|手机|致电|联系|号码)"
+                          r"[^\n。；;!?！？]{0,%d}$" % 56, re.I)
+PHONE_CUE_WINDOW = 64  # a phone cue may sit a few words back: "contact Norma Fisher at n@x.org or 6929002134"
 USCC_CUE_RE = re.compile(r"(?:信用代码|社会信用|税号|纳税人识别号|uscc|credit\s*code)\s*[:：]?\s*$", re.I)
 VERSION_CUE_RE = re.compile(r"(?:\bv|version|ver\.?|release|版本|版本号)\s*[:：]?\s*$", re.I)
 CUE_WINDOW = 24
@@ -148,8 +151,9 @@ _DOTTED_PHONE_RE = re.compile(r"(?:\+?1\.)?\d{3}\.\d{3}\.\d{4}")
 def v_phone(text, m):
     """International/US-style numbers through the phonenumbers library.
 
-    Written with separators, '+' or parentheses → must be a *possible* number; a bare run of
-    digits (an order number? an amount?) → must be a *valid* number (real area code).
+    Written with separators, '+' or parentheses, or right after a phone cue ("call", "tel", 电话)
+    → must be a *possible* number; a bare run of digits without a cue (an order number? an
+    amount?) → must be a *valid* number (real area code and exchange).
     """
     raw = m.group()
     core = re.split(r"\s*(?:x|ext\.?|#)", raw, maxsplit=1)[0]
@@ -162,7 +166,10 @@ def v_phone(text, m):
     formatted = any(c in core for c in " .-()+")
     if core.count(".") >= 2 and not _DOTTED_PHONE_RE.fullmatch(core) and not phonenumbers.is_valid_number(num):
         return None  # dotted digit groups are versions/amounts unless shaped 3.3.4 or a real number
-    ok = phonenumbers.is_possible_number(num) if formatted else phonenumbers.is_valid_number(num)
+    if formatted or PHONE_CUE_RE.search(text[max(0, m.start() - PHONE_CUE_WINDOW):m.start()]):
+        ok = phonenumbers.is_possible_number(num)
+    else:
+        ok = phonenumbers.is_valid_number(num)
     return _whole(text, m) if ok else None
 
 
@@ -232,7 +239,7 @@ DETECTORS: tuple[Detector, ...] = (
              r"(?:,?\s+(?:Apt\.?|Suite|Unit|Ste\.?|#)\s*[\w\-]+)?"
              rf"(?:,?\s+{_CAP}(?:\s+{_CAP}){{0,2}},\s+[A-Z]{{2}}\s+\d{{5}}(?:-\d{{4}})?)?" + R, v_always, digit_initial=True),
     Detector("ADDRESS",
-             r"(?:(?:Unit|PSC)\s+\d{4},?\s+Box\s+\d{4}|US[NS][SV]?\s+[A-Z][a-z]+),?\s+[ADF]PO\s+A[AEP]\s+\d{5}" + R, v_always, gate="apo"),
+             r"(?:(?:Unit|PSC)\s+\d{4},?\s+Box\s+\d{4}|US[A-Z]{1,4}\s+[A-Z][a-z]+),?\s+[ADF]PO\s+A[AEP]\s+\d{5}" + R, v_always, gate="apo"),
     Detector("ADDRESS",
              rf"(?P<prov>(?:{PROVINCES})(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?)"
              rf"[{CJK}A-Za-z0-9]{{2,30}}?(?:\d+|[A-Za-z]|[一二三四五六七八九十百]+)(?:号楼|号院|号|座|栋|幢|单元|室)"
