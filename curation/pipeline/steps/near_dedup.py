@@ -66,11 +66,15 @@ def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_we
     return best
 
 
-_TABLES: tuple[np.ndarray, np.ndarray] | None = None
+_TABLES: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
-def _char_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Lookup tables over all code points: (is word character, is CJK character)."""
+def _char_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lookup tables over all code points: (is word character, is CJK character, folded code point).
+
+    Folding = NFKC + case-fold where that maps one character to one character (ＡＢＣ → abc, ﬀ stays):
+    the vectorised equivalent of ``shingle_text``'s normalisation.
+    """
     global _TABLES
     if _TABLES is None:
         import re
@@ -84,7 +88,18 @@ def _char_tables() -> tuple[np.ndarray, np.ndarray]:
         # tokens (NFKC has already folded mathematical letters to ASCII)
         word[0x20000:0x323B0] = True
         cjk[0x20000:0x323B0] = True
-        _TABLES = (word, cjk)
+        fold = np.arange(0x110000, dtype=np.uint32)
+        for cp in range(0x10000):
+            if 0xD800 <= cp <= 0xDFFF:
+                continue
+            ch = chr(cp)
+            f = unicodedata.normalize("NFKC", ch).casefold()
+            if len(f) == 1 and f != ch:
+                fold[cp] = ord(f)
+        # folding must not change the character classes of the result
+        word = word | word[fold]
+        cjk = cjk | cjk[fold]
+        _TABLES = (word, cjk, fold)
     return _TABLES
 
 
@@ -126,20 +141,20 @@ class MinHasher:
     def batch_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(token hashes concatenated, tokens per text, n-gram size per text), vectorised over the batch.
 
-        Texts are NFKC-normalised and case-folded; punctuation, symbols and whitespace only separate
-        tokens. A text is CJK-dominant when its CJK characters are at least as many as its other words;
+        Code points are folded (NFKC + case-fold, by table); punctuation, symbols and whitespace only
+        separate tokens. A text is CJK-dominant when its CJK characters are at least as many as its other words;
         its tokens are then its word characters one by one, else its words.
         """
         n = len(texts)
-        norms = [unicodedata.normalize("NFKC", t).casefold() if t else "" for t in texts]
-        char_lens = np.fromiter((len(x) for x in norms), dtype=np.int64, count=n)
+        texts = [t or "" for t in texts]
+        char_lens = np.fromiter((len(x) for x in texts), dtype=np.int64, count=n)
         if not char_lens.sum():
             return np.empty(0, np.uint64), np.zeros(n, np.int64), np.full(n, self.word_ngram, np.int64)
-        codes = np.frombuffer("".join(norms).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        word_tab, cjk_tab = _char_tables()
+        word_tab, cjk_tab, fold_tab = _char_tables()
+        codes = fold_tab[np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
         isword = word_tab[codes]
         iscjk = cjk_tab[codes]
-        doc = np.repeat(np.arange(n), char_lens)
+        doc = np.repeat(np.arange(n, dtype=np.int32), char_lens)
         doc_start = np.zeros(len(codes), dtype=bool)
         doc_start[(np.cumsum(char_lens) - char_lens)[char_lens > 0]] = True
         latin = isword & ~iscjk
@@ -148,27 +163,30 @@ class MinHasher:
         n_words = np.bincount(doc[latin & ~prev_latin], minlength=n)
         char_mode = (n_cjk > 0) & (n_cjk >= n_words)
         ks = np.where(char_mode, self.char_ngram, self.word_ngram).astype(np.int64)
+        in_char_doc = char_mode[doc]
 
         # character tokens (CJK-dominant texts)
-        csel = isword & char_mode[doc]
+        csel = isword & in_char_doc
         ctok = codes[csel].astype(np.uint64) ^ self.char_salt
         _mix64(ctok)
         cdoc = doc[csel]
         # word tokens (other texts): maximal runs of word characters
-        wmask = isword & ~char_mode[doc]
+        wmask = isword & ~in_char_doc
         prev_word = np.concatenate(([False], wmask[:-1])) & ~doc_start
-        wstart_pos = np.flatnonzero(wmask & ~prev_word)
-        if len(wstart_pos):
-            c = np.where(wmask, codes, 0).astype(np.uint64)
-            seg = np.diff(np.append(wstart_pos, len(codes)))
-            local = np.arange(len(codes) - wstart_pos[0]) - np.repeat(wstart_pos - wstart_pos[0], seg)
-            powers = np.cumprod(np.full(int(local.max()) + 1, self.word_base, dtype=np.uint64))
-            wtok = np.add.reduceat(c[wstart_pos[0]:] * powers[local], wstart_pos - wstart_pos[0])
+        wpos = np.flatnonzero(wmask)  # word characters only, so the per-character work below is smaller
+        if len(wpos):
+            starts = np.flatnonzero((wmask & ~prev_word)[wpos])
+            cw = codes[wpos].astype(np.uint64)
+            seg = np.diff(np.append(starts, len(cw)))
+            local = np.arange(len(cw), dtype=np.int64) - np.repeat(starts, seg)
+            powers = np.cumprod(np.full(int(seg.max()) + 1, self.word_base, dtype=np.uint64))
+            cw *= powers[local]
+            wtok = np.add.reduceat(cw, starts)
             wtok ^= self.salt
             _mix64(wtok)
-            wdoc = doc[wstart_pos]
+            wdoc = doc[wpos[starts]]
         else:
-            wtok, wdoc = np.empty(0, np.uint64), np.empty(0, np.int64)
+            wtok, wdoc = np.empty(0, np.uint64), np.empty(0, np.int32)
         lens = np.bincount(cdoc, minlength=n) + np.bincount(wdoc, minlength=n)
         if len(ctok) and len(wtok):
             owner = np.concatenate((cdoc, wdoc))
@@ -272,12 +290,17 @@ class MinHasher:
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int, seed: int) -> np.ndarray:
-    """uint64 array (n, bands): one hash per band of ``rows`` signature values."""
+    """uint64 array (n, bands): one hash per band of ``rows`` signature values (one band at a time, so the
+    scratch memory is n × rows × 8 bytes)."""
     rng = np.random.default_rng(seed + 1)
     mult = rng.integers(1, 2**63, size=(bands, rows), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    s = sig[:, : bands * rows].astype(np.uint64).reshape(len(sig), bands, rows)
-    keys = (s * mult[None]).sum(axis=2, dtype=np.uint64)
-    keys ^= keys >> np.uint64(29)
+    keys = np.empty((len(sig), bands), dtype=np.uint64)
+    for band in range(bands):
+        block = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+        block *= mult[band]
+        k = block.sum(axis=1, dtype=np.uint64)
+        k ^= k >> np.uint64(29)
+        keys[:, band] = k
     return keys
 
 
@@ -363,7 +386,7 @@ class NearDedup(GlobalStep):
         representative: str = "first"  # first | longest
         seed: int = 1
         method: str = "oph"        # oph (one-permutation + densification) | permutations (classic)
-        batch_size: int = 2048     # records signed per numpy batch
+        batch_size: int = 1024     # records signed per numpy batch (scratch ≈ 50 KB per record)
 
         def __post_init__(self):
             if not 0.0 < self.threshold <= 1.0:
