@@ -151,7 +151,7 @@ def run_peer(examples, args, base_path, device, dtype) -> dict:
     model = lora(build_model(args.model_config, base_path, device, dtype))
     ds = Dataset.from_list([{"input_ids": e.input_ids, "attention_mask": [1] * len(e.input_ids), "labels": e.labels}
                             for e in examples])
-    tokens = {"n": 0, "t0": None, "steps": 0}
+    tokens = {"n": 0, "t0": None}
 
     class Clock(TrainerCallback):
         def on_step_begin(self, a, state, control, **kw):
@@ -159,13 +159,13 @@ def run_peer(examples, args, base_path, device, dtype) -> dict:
                 sync(device)
                 tokens["t0"] = time.perf_counter()
 
-    class CountingCollator(DataCollatorForSeq2Seq):
-        def __call__(self, features, return_tensors=None):
-            batch = super().__call__(features, return_tensors)
-            if tokens["t0"] is not None or tokens["steps"] > 0:
-                tokens["n"] += int(batch["attention_mask"].sum())
-            tokens["steps"] += 1
-            return batch
+    class CountingTrainer(Trainer):
+        """Counts the real tokens of the batches actually trained on after the warm-up step."""
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            if tokens["t0"] is not None:
+                tokens["n"] += int(inputs["attention_mask"].sum())
+            return super().training_step(model, inputs, num_items_in_batch)
 
     with tempfile.TemporaryDirectory() as out:
         targs = TrainingArguments(output_dir=out, per_device_train_batch_size=args.batch_size, learning_rate=1e-4,
@@ -173,9 +173,9 @@ def run_peer(examples, args, base_path, device, dtype) -> dict:
                                   save_strategy="no", report_to=[], use_cpu=device == "cpu", seed=0,
                                   bf16=dtype == torch.bfloat16 and device == "cuda", dataloader_num_workers=0,
                                   remove_unused_columns=False, disable_tqdm=True)
-        trainer = Trainer(model=model, args=targs, train_dataset=ds,
-                          data_collator=CountingCollator(args.tokenizer, padding=True, label_pad_token_id=-100),
-                          callbacks=[Clock()])
+        trainer = CountingTrainer(model=model, args=targs, train_dataset=ds,
+                                  data_collator=DataCollatorForSeq2Seq(args.tokenizer, padding=True, label_pad_token_id=-100),
+                                  callbacks=[Clock()])
         with PeakRSS(device) as mem:
             trainer.train()
             sync(device)

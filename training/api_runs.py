@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication, get_authorization_header
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,10 +19,16 @@ class BearerOrTokenAuthentication(TokenAuthentication):
     """``Token <key>`` or ``Bearer <key>`` (OpenAI SDKs send the API key as a bearer token)."""
 
     def authenticate(self, request):
-        auth = request.META.get("HTTP_AUTHORIZATION", "")
-        if auth.lower().startswith("bearer "):
-            request.META["HTTP_AUTHORIZATION"] = "Token " + auth[7:]
-        return super().authenticate(request)
+        auth = get_authorization_header(request).split()
+        if not auth or auth[0].lower() not in (b"token", b"bearer"):
+            return None
+        if len(auth) != 2:
+            raise exceptions.AuthenticationFailed("Invalid authorization header: expected 'Bearer <token>'.")
+        try:
+            key = auth[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("Invalid token characters.") from None
+        return self.authenticate_credentials(key)
 
 
 def _openai_error(message: str, code: int, kind: str = "invalid_request_error") -> Response:
