@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from curation.pii import MODES, PII_TYPES, PLACEHOLDER_RE, PIIScrubber, ScrubResult, mask_value
+from curation.pii.scrubber import normalise_value
 
 from ..base import Mapper, Record, Rejection, RejectSink, StepConfigError, register_step
 
@@ -131,14 +132,16 @@ class PIIStep(Mapper):
         for record, res, (has_text, idx) in zip(records, results, layout):
             counts: dict[str, int] = {}
             examples: dict[str, list[str]] = {}
+            seen: set[tuple[str, str]] = set()
             for r in res:
                 for t, n in r.counts.items():
                     counts[t] = counts.get(t, 0) + n
-                for ent in r.entities:
+                for ent in r.entities:  # a few distinct values per type, always masked
                     ex = examples.setdefault(ent.type, [])
-                    masked = mask_value(ent.type, ent.value)
-                    if len(ex) < self.options.examples_per_type and masked not in ex:
-                        ex.append(masked)
+                    key = (ent.type, normalise_value(ent.type, ent.value))
+                    if len(ex) < self.options.examples_per_type and key not in seen:
+                        seen.add(key)
+                        ex.append(mask_value(ent.type, ent.value))
             for t, n in counts.items():
                 self.stats.counters[f"pii.{t}"] += n
             if counts:
