@@ -159,7 +159,20 @@ def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_
     xml = scheme.to_labelstudio_xml()
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     if project.ls_project_id:
-        ls_project = sync.call("get project", c.projects.get, id=project.ls_project_id)
+        try:
+            ls_project = sync.call("get project", c.projects.get, id=project.ls_project_id)
+        except LabelStudioError as exc:
+            if isinstance(exc, LabelStudioDown) or getattr(exc.__cause__, "status_code", None) != 404:
+                raise
+            # deleted in Label Studio: forget the link and push everything into a new project
+            sync.report(f"Label Studio project {project.ls_project_id} is gone; creating a new one.")
+            with transaction.atomic():
+                LabelingProject.objects.filter(pk=project.pk).update(ls_project_id=None, ls_webhook_id=None)
+                Item.objects.filter(project=project).update(ls_task_id=None, ls_data_hash="")
+                # keep the annotations pulled from the old project: unlinked, a later pull won't delete them
+                Annotation.objects.filter(item__project=project).update(ls_annotation_id=None)
+            project.ls_project_id = project.ls_webhook_id = None
+            return project_push(project=project, sync=sync, webhook_url=webhook_url, progress=progress)
         if (ls_project.label_config or "").strip() != xml.strip():
             sync.call("update config", c.projects.update, id=project.ls_project_id, label_config=xml)
     else:

@@ -263,3 +263,23 @@ def test_spans_choice_and_taxonomy_round_trip_through_label_studio(ls, curator, 
     stored = Annotation.objects.get(annotator=annotator).label
     assert stored["intent"] == "question" and stored["topic"] == "fever / influenza / antivirals"
     assert stored["entities"] == [{"start": start, "end": start + 11, "label": "PERSON", "text": "Alice Smith"}]
+
+
+def test_push_recreates_a_project_deleted_in_label_studio(ls, curator, annotator, annotator2):
+    project = _project(curator, annotator, annotator2, n=2, name="Deleted project")
+    labelstudio.project_push(project=project)
+    project.refresh_from_db()
+    old = project.ls_project_id
+    task = _ls_tasks(ls, project)[0]
+    _annotate_in_ls(ls, "annotator1@example.com", task.id, sft_label(4), project.parsed_scheme)
+    labelstudio.project_pull(project=project)
+    labelstudio.get_client().projects.delete(id=old)
+    notes = []
+    result = labelstudio.project_push(project=project, sync=labelstudio.Sync(report=notes.append))
+    project.refresh_from_db()
+    assert project.ls_project_id != old and result["created"] == 2
+    assert any("is gone" in n for n in notes)
+    assert len(_ls_tasks(ls, project)) == 2
+    # what was pulled from the deleted project is kept, also after pulling the new one
+    assert labelstudio.project_pull(project=project)["deleted"] == 0
+    assert Annotation.objects.filter(item__project=project).count() == 1
