@@ -3,8 +3,9 @@
 The content is normalised before hashing (NFKC, case-folded, punctuation and whitespace removed, see
 ``_text.hash_normalize``), so "Hello, World!" and "hello world" are duplicates. For ``messages``
 records the roles are part of the content. The first record of each group is kept; every later one is
-rejected with reason ``exact_duplicate`` and ``duplicate_of`` = the kept record's id. Memory: one
-16-byte xxh3-128 digest and one id per distinct content.
+rejected with reason ``exact_duplicate`` and ``duplicate_of`` = the kept record's id. Memory while
+fitting: one 16-byte xxh3-128 digest and one id per distinct content; afterwards only the
+{duplicate id: kept id} map.
 
 Policy for repeated ids: records that share an id are judged by content like any others, except that a
 record is never reported as a duplicate of its own id.
@@ -13,24 +14,35 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import xxhash
 
 from ..base import GlobalStep, Rejection, register_step
-from ._text import hash_normalize
+from .near_dedup import _char_tables
+
+
+def _normalized_bytes(text: str) -> bytes:
+    """Code points of ``text`` folded (NFKC + case-fold) with punctuation and whitespace dropped, as bytes:
+    the vectorised equivalent of ``_text.hash_normalize`` (shares near_dedup's lookup tables)."""
+    if not text:
+        return b""
+    word, _, fold = _char_tables()
+    codes = fold[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+    return codes[word[codes]].tobytes()
 
 
 def content_key(record: dict, *, normalize: bool = True) -> bytes:
     """The hash exact_dedup compares (also usable by other areas to spot exact duplicates)."""
     h = xxhash.xxh3_128()
     if isinstance(record.get("text"), str):
-        h.update((hash_normalize(record["text"]) if normalize else record["text"]).encode("utf-8", "surrogatepass"))
+        h.update(_normalized_bytes(record["text"]) if normalize else record["text"].encode("utf-8", "surrogatepass"))
     messages = record.get("messages")
     if isinstance(messages, list):
         for m in messages:
             if isinstance(m, dict):
                 content = str(m.get("content", ""))
                 h.update(b"\x00" + str(m.get("role", "")).encode() + b"\x01")
-                h.update((hash_normalize(content) if normalize else content).encode("utf-8", "surrogatepass"))
+                h.update(_normalized_bytes(content) if normalize else content.encode("utf-8", "surrogatepass"))
     return h.digest()
 
 
@@ -44,18 +56,20 @@ class ExactDedup(GlobalStep):
         normalize: bool = True  # False: hash the raw text byte for byte
 
     def setup(self) -> None:
-        self._first: dict[bytes, str] = getattr(self, "_first", {})
+        if not hasattr(self, "duplicates"):
+            self.duplicates: dict[str, str] = {}
 
     def fit(self, records):
-        first = self._first
+        first: dict[bytes, str] = {}
         normalize = self.options.normalize
         for record in records:
-            first.setdefault(content_key(record, normalize=normalize), str(record.get("id")))
+            rid = str(record.get("id"))
+            kept = first.setdefault(content_key(record, normalize=normalize), rid)
+            if kept != rid:
+                self.duplicates.setdefault(rid, kept)
 
     def apply(self, record):
-        key = content_key(record, normalize=self.options.normalize)
-        kept = self._first.get(key)
-        rid = str(record.get("id"))
-        if kept is None or kept == rid:
+        kept = self.duplicates.get(str(record.get("id")))
+        if kept is None:
             return True
         return Rejection(self.name, "exact_duplicate", duplicate_of=kept)

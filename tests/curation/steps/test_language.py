@@ -16,7 +16,7 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("detector", ["lingua", "fasttext", "langdetect"])
+@pytest.mark.parametrize("detector", ["auto", "lingua", "fasttext", "langdetect"])
 def test_detectors_keep_allowed_languages_and_drop_the_rest(detector):
     kept, rejected, _ = run_step("language", TEXTS, detector=detector)
     assert [r["id"] for r in kept] == ["en", "zh", "zh_mixed"]
