@@ -1,26 +1,22 @@
 """N-gram overlap decontamination (pure, no Django).
 
-Held-out text (validation/test samples, uploaded evaluation sets) is turned into a set of hashed token
-n-grams; a training sample whose share of n-grams found in that set reaches ``max_overlap`` is
-contaminated. Tokens are words for alphabetic scripts and single characters for CJK, so Chinese and
-English text are measured alike. System prompts are left out (they are shared on purpose).
+Held-out text (validation/test samples, uploaded evaluation sets) is turned into sorted arrays of hashed
+token n-grams, one per source; a training sample whose share of n-grams found there reaches
+``max_overlap`` is contaminated. Tokens are words for alphabetic scripts and single characters for CJK,
+so Chinese and English text are measured alike. System prompts are left out (they are shared on purpose).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-import xxhash
+import numpy as np
 
-from .splits import tokens
+from .splits import gram_hashes, token_hashes
 
 
-def ngram_hashes(text: str, n: int) -> set[int]:
-    toks = tokens(text)
-    if not toks:
-        return set()
-    if len(toks) < n:
-        return {xxhash.xxh64_intdigest("\x1f".join(toks).encode())}
-    return {xxhash.xxh64_intdigest("\x1f".join(toks[i:i + n]).encode()) for i in range(len(toks) - n + 1)}
+def ngram_hashes(text: str | np.ndarray, n: int) -> np.ndarray:
+    """Unique n-gram hashes of a text (or of its ``token_hashes``)."""
+    return gram_hashes(token_hashes(text) if isinstance(text, str) else text, n)
 
 
 def messages_text(messages: Iterable[dict]) -> str:
@@ -28,27 +24,40 @@ def messages_text(messages: Iterable[dict]) -> str:
 
 
 class HeldOutIndex:
-    """N-gram hashes of held-out texts, each remembering where it came from (first source wins)."""
+    """N-gram hashes of held-out texts per source ("validation", "test", "eval:<name>")."""
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.grams: dict[int, str] = {}
+        self._parts: dict[str, list[np.ndarray]] = {}
+        self._sorted: dict[str, np.ndarray] | None = None
 
-    def add(self, text: str, source: str) -> None:
-        for h in ngram_hashes(text, self.n):
-            self.grams.setdefault(h, source)
+    def add(self, text: str | np.ndarray, source: str) -> None:
+        self._parts.setdefault(source, []).append(ngram_hashes(text, self.n))
+        self._sorted = None
 
-    def overlap(self, text: str) -> tuple[float, str | None]:
-        """Share of ``text``'s n-grams that are held out, and the source with the most hits."""
+    def __bool__(self) -> bool:
+        return any(len(a) for parts in self._parts.values() for a in parts)
+
+    def _index(self) -> dict[str, np.ndarray]:
+        if self._sorted is None:
+            self._sorted = {src: np.unique(np.concatenate(parts)) for src, parts in self._parts.items() if parts}
+        return self._sorted
+
+    def overlap(self, text: str | np.ndarray) -> tuple[float, str | None]:
+        """Share of the text's n-grams that are held out, and the source with the most hits."""
         grams = ngram_hashes(text, self.n)
-        if not grams:
+        if not len(grams):
             return 0.0, None
         hits: dict[str, int] = {}
-        for h in grams:
-            src = self.grams.get(h)
-            if src is not None:
-                hits[src] = hits.get(src, 0) + 1
+        for src, held in self._index().items():
+            if not len(held):
+                continue
+            pos = np.minimum(np.searchsorted(held, grams), len(held) - 1)
+            found = grams[held[pos] == grams]
+            if len(found):
+                hits[src] = len(found)
+                grams = grams[held[pos] != grams]  # count each gram once, for the first source that has it
         if not hits:
             return 0.0, None
         total = sum(hits.values())
-        return total / len(grams), max(hits, key=lambda s: (hits[s], s))
+        return total / (total + len(grams)), max(hits, key=lambda s: (hits[s], s))

@@ -52,6 +52,40 @@ def tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(text.lower())
 
 
+_TOKEN_CACHE: dict[str, int] = {}
+_TOKEN_CACHE_MAX = 2_000_000
+_GRAM_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def token_hashes(text: str) -> np.ndarray:
+    """Stable 64-bit hashes of ``tokens(text)`` (xxhash, cached per token: vocabularies are small)."""
+    cache = _TOKEN_CACHE
+    if len(cache) > _TOKEN_CACHE_MAX:
+        cache.clear()
+    out = []
+    for tok in tokens(text):
+        h = cache.get(tok)
+        if h is None:
+            h = cache[tok] = xxhash.xxh64_intdigest(tok.encode())
+        out.append(h)
+    return np.array(out, dtype=np.uint64)
+
+
+def gram_hashes(th: np.ndarray, n: int) -> np.ndarray:
+    """Unique hashes of the token n-grams (a text shorter than n is one gram), vectorised with numpy."""
+    if len(th) == 0:
+        return th
+    if len(th) < n:
+        n = len(th)
+    width = len(th) - n + 1
+    acc = th[:width].copy()
+    with np.errstate(over="ignore"):
+        for j in range(1, n):
+            acc = acc * _GRAM_MUL + th[j:j + width]  # wrap-around polynomial rolling hash
+        acc ^= acc >> np.uint64(29)
+    return np.unique(acc)
+
+
 class MinHasher:
     """MinHash over token 3-shingles with LSH banding; vectorised with numpy."""
 
@@ -62,14 +96,14 @@ class MinHasher:
         self.bands = bands
         self.rows = num_perm // bands
 
-    def signature(self, text: str) -> np.ndarray | None:
-        toks = tokens(text)
-        if len(toks) < 3:
+    def signature(self, text: str | np.ndarray) -> np.ndarray | None:
+        th = token_hashes(text) if isinstance(text, str) else text
+        if len(th) < 3:
             return None
-        sh = np.fromiter({xxhash.xxh64_intdigest(" ".join(toks[i:i + 3]).encode()) & 0x1FFFFFFFFFFFFFFF
-                          for i in range(len(toks) - 2)}, dtype=np.uint64)
+        sh = gram_hashes(th, 3) & np.uint64(0x1FFFFFFFFFFFFFFF)
         # (a*x + b) mod p with wrap-around multiplication is a fine universal-ish hash for bucketing.
-        vals = (np.outer(sh, self.a) + self.b) % _MERSENNE
+        with np.errstate(over="ignore"):
+            vals = (np.outer(sh, self.a) + self.b) % _MERSENNE
         return vals.min(axis=0)
 
     def band_keys(self, sig: np.ndarray) -> list[bytes]:
@@ -77,8 +111,9 @@ class MinHasher:
         return [bytes([i]) + sig[i * r:(i + 1) * r].tobytes() for i in range(self.bands)]
 
 
-def near_duplicate_pairs(items: Iterable[tuple[Hashable, str]], *, threshold: float) -> list[tuple[Hashable, Hashable]]:
-    """(key, text) → pairs of keys whose estimated Jaccard similarity is ≥ threshold."""
+def near_duplicate_pairs(items: Iterable[tuple[Hashable, str | np.ndarray]], *,
+                         threshold: float) -> list[tuple[Hashable, Hashable]]:
+    """(key, text or its token_hashes) → pairs of keys whose estimated Jaccard similarity is ≥ threshold."""
     mh = MinHasher()
     buckets: dict[bytes, list[Hashable]] = defaultdict(list)
     sigs: dict[Hashable, np.ndarray] = {}

@@ -37,7 +37,7 @@ from ..export import card as card_mod
 from ..export import messages as messages_fmt
 from ..export.base import FORMATS, ExportError, apply_cot, iter_jsonl, write_json_atomic, write_jsonl_atomic
 from ..models.datasets import SPLITS, DatasetVersion, EvaluationSet
-from ..splits import PIN_STRENGTH, UnionFind, assign_splits, near_duplicate_pairs
+from ..splits import PIN_STRENGTH, UnionFind, assign_splits, near_duplicate_pairs, token_hashes
 
 MANIFEST_VERSION = 1
 LABEL_CHUNK = 500
@@ -256,7 +256,8 @@ def dataset_preview_count(*, collection, spec: dict) -> dict:
 
 
 # ============================================================================ grouping and splits
-def _group_and_split(cands: list[Candidate], spec: DatasetSpec, ctx=None) -> tuple[dict[int, str], dict[int, str], dict]:
+def _group_and_split(cands: list[Candidate], spec: DatasetSpec, th_of: dict[int, Any],
+                     ctx=None) -> tuple[dict[int, str], dict[int, str], dict]:
     """→ (sample id → split, sample id → group key, stats)."""
     uf = UnionFind()
     for c in cands:
@@ -267,7 +268,7 @@ def _group_and_split(cands: list[Candidate], spec: DatasetSpec, ctx=None) -> tup
             uf.union(c.sample_id, f"d{c.source_document_id}")
     if ctx is not None:
         ctx.progress(0, len(cands), stage="Grouping near-duplicates", force=True)
-    pairs = near_duplicate_pairs(((c.sample_id, messages_text(c.messages)) for c in cands), threshold=NEAR_DUP_THRESHOLD)
+    pairs = near_duplicate_pairs(((c.sample_id, th_of[c.sample_id]) for c in cands), threshold=NEAR_DUP_THRESHOLD)
     for a, b in pairs:
         uf.union(a, b)
     members: dict[Any, list[Candidate]] = defaultdict(list)
@@ -307,23 +308,24 @@ def _eval_set_texts(names: list[str]) -> list[tuple[str, Iterator[str]]]:
     return out
 
 
-def _decontaminate(cands: list[Candidate], split_of: dict[int, str], spec: DatasetSpec, ctx=None) -> tuple[set[int], list[dict]]:
+def _decontaminate(cands: list[Candidate], split_of: dict[int, str], spec: DatasetSpec, th_of: dict[int, Any],
+                   ctx=None) -> tuple[set[int], list[dict]]:
     """Train samples whose n-grams overlap held-out text too much → (excluded ids, manifest entries)."""
     index = HeldOutIndex(spec.ngram)
     for c in cands:
         if split_of[c.sample_id] != "train":
-            index.add(messages_text(c.messages), split_of[c.sample_id])
+            index.add(th_of[c.sample_id], split_of[c.sample_id])
     for name, texts in _eval_set_texts(spec.eval_sets):
         for text in texts:
             index.add(text, f"eval:{name}")
     excluded: set[int] = set()
     entries: list[dict] = []
-    if not index.grams:
+    if not index:
         return excluded, entries
     train = [c for c in cands if split_of[c.sample_id] == "train"]
     it: Iterable[Candidate] = train if ctx is None else ctx.track(train, stage="Decontaminating")
     for c in it:
-        share, source = index.overlap(messages_text(c.messages))
+        share, source = index.overlap(th_of[c.sample_id])
         if share >= spec.max_overlap:
             excluded.add(c.sample_id)
             entries.append({"id": str(c.sample_id), "overlap": round(share, 3), "against": source})
@@ -416,13 +418,16 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
         reasons = ", ".join(f"{k}: {v}" for k, v in sel.excluded.items()) or "the collection has no samples"
         raise DatasetError(f"No samples match this filter ({reasons}).")
     cands = sel.candidates
-    split_of, group_of, split_stats = _group_and_split(cands, spec, ctx)
+    # token hashes of the non-system text, computed once for near-duplicates and decontamination
+    th_of = {c.sample_id: token_hashes(messages_text(c.messages)) for c in cands}
+    split_of, group_of, split_stats = _group_and_split(cands, spec, th_of, ctx)
     if sel.run is not None:
         # The run kept one record per duplicate cluster and dropped the rest, so a cluster is never split.
         from curation.selectors import run_duplicate_clusters
 
         split_stats["pipeline_duplicate_clusters_dropped"] = len(run_duplicate_clusters(run=sel.run))
-    contaminated, decontam_entries = _decontaminate(cands, split_of, spec, ctx)
+    contaminated, decontam_entries = _decontaminate(cands, split_of, spec, th_of, ctx)
+    del th_of
     kept = [c for c in cands if c.sample_id not in contaminated]
     by_split: dict[str, list[Candidate]] = {s: [] for s in SPLITS}
     for c in kept:

@@ -48,3 +48,4 @@ def test_ngram_overlap():
     assert source == "test" and share > 0.5
     assert idx.overlap("completely unrelated words that share nothing at all with it")[0] == 0.0
     assert len(ngram_hashes("短文本", 8)) == 1  # shorter than n: one gram for the whole text
+    assert len(ngram_hashes("a b c d e f g h i j", 8)) == 3
