@@ -49,6 +49,9 @@ def test_detail_samples_download_diff(curator_client, collection, curator):
     assert r.status_code == 200 and "clinic v2" in body
     assert 'id="chart-splits"' in body and "plotly/plotly.min.js" in body and 'id="chart-language"' in body
     assert body.count('class="card sample"') == 10
+    # "Train on this version": a POST form to the training area's quickstart URL
+    quickstart = reverse("training:run_quickstart", args=[v2.pk])
+    assert f'action="{quickstart}"' in body and 'id="train-form"' in body
     r = curator_client.get(reverse("training:dataset_samples", args=[v2.pk]), {"split": "test", "page": 1})
     assert r.content.decode().count('class="card sample"') == v2.n_test
     r = curator_client.get(reverse("training:dataset_download", args=[v1.pk]))
