@@ -21,7 +21,7 @@ def version_charts(manifest: dict) -> dict[str, str]:
                             "Samples per split")
     labels = manifest.get("label_distribution", {})
     keys = sorted({k for s in SPLITS for k in labels.get(s, {})})
-    if keys:
+    if set(keys) - {"unknown"}:  # only when samples carry labels
         charts["labels"] = _fig([go.Bar(name=s, x=keys, y=[labels.get(s, {}).get(k, 0) for k in keys]) for s in SPLITS],
                                 "Labels by split", barmode="group")
     for key, title in (("language_distribution", "Languages"), ("domain_distribution", "Domains"),

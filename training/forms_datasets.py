@@ -26,7 +26,9 @@ class DatasetVersionForm(forms.Form):
     ngram = forms.IntegerField(initial=DEFAULT_NGRAM, min_value=3, max_value=50, label="Decontamination n-gram")
     max_overlap = forms.FloatField(initial=DEFAULT_OVERLAP, min_value=0.01, max_value=1)
     eval_sets = forms.ModelMultipleChoiceField(queryset=None, required=False, to_field_name="name",
-                                               widget=forms.CheckboxSelectMultiple)
+                                               widget=forms.CheckboxSelectMultiple,
+                                               help_text="Exclude training samples that overlap these "
+                                                         "(upload them under Datasets → Evaluation sets)")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
