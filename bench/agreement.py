@@ -61,7 +61,7 @@ def main() -> None:
     ours[f"bootstrap CI alpha ({args.boot} resamples)"] = timed(lambda: A.bootstrap_ci(R, K, n_boot=args.boot))
     t_with_boot = time.perf_counter() - t_all
 
-    print(f"\nRefinery (numpy)                          seconds")
+    print("\nRefinery (numpy)                          seconds")
     print(f"  encode triples → matrix                 {t_encode:8.3f}")
     for name, (_, t) in ours.items():
         print(f"  {name:40s}{t:8.3f}")
