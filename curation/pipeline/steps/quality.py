@@ -35,7 +35,7 @@ from collections import Counter
 import numpy as np
 
 from ..base import Filter, Rejection, record_text, register_step
-from ._text import is_cjk_dominant, set_attr, tokens
+from ._text import set_attr
 
 RULES = ("symbol_ratio", "bullet_lines", "ellipsis_lines", "repeated_lines", "repeated_line_chars",
          "top_ngram", "repeated_ngrams", "mean_word_length", "alpha_ratio", "stop_words")
@@ -48,15 +48,13 @@ TOP_NGRAM = ((2, 0.20), (3, 0.18), (4, 0.16))
 DUP_NGRAM = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
 
 
-def _ngram_fractions(toks: list[str], sizes_top: list[int], sizes_dup: list[int]) -> dict[str, float]:
-    """Gopher repetition statistics, vectorised: for each n in ``sizes_top`` the share of characters of
-    the most frequent n-gram (× its count); for each n in ``sizes_dup`` the share of characters covered
-    by n-grams that occur more than once. Keys ``top_<n>`` / ``dup_<n>``."""
+def _ngram_fractions(ids: np.ndarray, char_len: np.ndarray, sizes_top: list[int], sizes_dup: list[int]) -> dict[str, float]:
+    """Gopher repetition statistics, vectorised over token ids (uint64) and their character lengths: for
+    each n in ``sizes_top`` the share of characters of the most frequent n-gram (× its count); for each n
+    in ``sizes_dup`` the share of characters covered by n-grams that occur more than once. Keys
+    ``top_<n>`` / ``dup_<n>``."""
     out: dict[str, float] = {}
-    n_tok = len(toks)
-    vocab: dict[str, int] = {}
-    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in toks), dtype=np.uint64, count=n_tok)
-    char_len = np.fromiter(map(len, toks), dtype=np.int64, count=n_tok)
+    n_tok = len(ids)
     total = int(char_len.sum()) or 1
     csum = np.concatenate(([0], np.cumsum(char_len)))
     wanted = sorted(set(sizes_top) | set(sizes_dup))
@@ -75,51 +73,129 @@ def _ngram_fractions(toks: list[str], sizes_top: list[int], sizes_dup: list[int]
     lengths = [len(x) for x in hashes]
     _, inverse, counts = np.unique(np.concatenate(hashes), return_inverse=True, return_counts=True)
     per_gram = counts[inverse]
-    start = 0
-    for n, m in zip(ns, lengths):
-        c = per_gram[start:start + m]
-        start += m
-        if n in sizes_top:
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    by_n = {n: per_gram[offsets[i]:offsets[i + 1]] for i, n in enumerate(ns)}
+    for n in sizes_top:
+        c = by_n.get(n)
+        if c is not None and len(c):
             first = int(np.argmax(c))
             if c[first] >= 2:
                 out[f"top_{n}"] = float(c[first] * (csum[first + n] - csum[first]) / total)
-        if n in sizes_dup:
-            rep = np.concatenate(([0], np.cumsum(c > 1)))
-            j = np.arange(n_tok)
-            hi = np.minimum(j + 1, m)
-            lo = np.maximum(j - n + 1, 0)
-            covered = rep[hi] - rep[np.minimum(lo, hi)] > 0
-            out[f"dup_{n}"] = float(char_len[covered].sum() / total)
+    dup_ns = [n for n in sizes_dup if n in by_n]
+    if dup_ns:
+        # all sizes at once: row k = prefix sums of "this n-gram repeats" for n = dup_ns[k]
+        k = len(dup_ns)
+        rep = np.zeros((k, n_tok + 1), dtype=np.int64)
+        for row, n in enumerate(dup_ns):
+            rep[row, 1:len(by_n[n]) + 1] = np.cumsum(by_n[n] > 1)
+        m = np.array([len(by_n[n]) for n in dup_ns])[:, None]
+        nn = np.array(dup_ns)[:, None]
+        j = np.arange(n_tok)[None, :]
+        hi = np.minimum(j + 1, m)
+        lo = np.minimum(np.maximum(j - nn + 1, 0), hi)
+        rows = np.arange(k)[:, None]
+        covered = (rep[rows, hi] - rep[rows, lo]) > 0
+        fractions = (covered * char_len[None, :]).sum(axis=1) / total
+        for n, f in zip(dup_ns, fractions.tolist()):
+            if f > 0:
+                out[f"dup_{n}"] = float(f)
     return out
+
+
+_TABLES = None
+
+
+def _tables():
+    """(word, cjk, fold, alpha, space) code point tables; stop-word ids for English and Chinese."""
+    global _TABLES
+    if _TABLES is None:
+        from .near_dedup import _char_tables
+
+        word, cjk, fold = _char_tables()
+        bmp = "".join(map(chr, range(0x10000)))
+        alpha = np.zeros(0x110000, dtype=bool)
+        alpha[[m.start() for m in _ALPHA_RE.finditer(bmp)]] = True
+        alpha[0x20000:0x323B0] = True
+        space = np.zeros(0x110000, dtype=bool)
+        space[[m.start() for m in re.finditer(r"\s", bmp)]] = True
+        _TABLES = (word, cjk, fold, alpha, space)
+        en_ids, _, _ = _token_ids(" ".join(sorted(EN_STOP_WORDS)))
+        zh_codes = np.array(sorted(ord(c) for c in ZH_STOP_WORDS), dtype=np.uint32)
+        _TABLES = (word, cjk, fold, alpha, space, np.unique(en_ids), zh_codes)
+    return _TABLES
+
+
+_WORD_BASE = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _token_ids(text: str):
+    """(token ids uint64, token character lengths, per-token is-CJK) — tokens are CJK characters and runs of
+    other word characters, after NFKC + case folding (table lookups, no Python loop per token)."""
+    word, cjk, fold = _TABLES[0], _TABLES[1], _TABLES[2]
+    codes = fold[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+    isw = word[codes]
+    pos = np.flatnonzero(isw)
+    if not len(pos):
+        return np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, bool)
+    c = codes[pos]
+    isc = cjk[c]
+    latin = ~isc
+    adjacent = np.concatenate(([False], pos[1:] == pos[:-1] + 1))
+    start = isc | ~(adjacent & np.concatenate(([False], latin[:-1])))
+    starts = np.flatnonzero(start)
+    seg = np.diff(np.append(starts, len(c)))
+    local = np.arange(len(c)) - np.repeat(starts, seg)
+    powers = np.cumprod(np.full(int(seg.max()) + 1, _WORD_BASE, dtype=np.uint64))
+    ids = np.add.reduceat(c.astype(np.uint64) * powers[local], starts)
+    return ids, seg, isc[starts]
 
 
 def heuristic_scores(text: str, *, repetition: bool = True) -> dict[str, float]:
     """All rule measurements for one text (the values the thresholds compare against)."""
-    cjk = is_cjk_dominant(text)
-    toks = tokens(text)
-    words = text.split()
-    n_tok = len(toks) or 1
+    word, cjk, fold, alpha, space, en_stop, zh_stop = _tables()
+    ids, char_len, tok_cjk = _token_ids(text)
+    n_tokens = len(ids)
+    n_cjk = int(tok_cjk.sum())
+    n_words = n_tokens - n_cjk
+    is_cjk = n_cjk > 0 and n_cjk >= n_words
+    n_tok = n_tokens or 1
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     n_lines = len(lines) or 1
     line_counts = Counter(lines)
     dup_lines = sum(c - 1 for c in line_counts.values() if c > 1)
     dup_line_chars = sum(len(ln) * (c - 1) for ln, c in line_counts.items() if c > 1)
-    scale = 2 if cjk else 1
+    # whitespace-delimited words with at least one letter (Gopher's alpha ratio)
+    codes = fold[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+    nonsp = ~space[codes]
+    seg_start = nonsp & ~np.concatenate(([False], nonsp[:-1]))
+    n_ws_words = int(seg_start.sum())
+    if n_ws_words:
+        seg_id = np.cumsum(seg_start) - 1
+        has_alpha = np.bincount(seg_id[alpha[codes] & nonsp], minlength=n_ws_words) > 0
+        alpha_ratio = float(has_alpha.mean())
+    else:
+        alpha_ratio = 0.0
+    if is_cjk:
+        stop = float(np.isin(codes[cjk[codes]], zh_stop).sum())
+    else:
+        stop = float(np.isin(ids, en_stop).sum())
+    scale = 2 if is_cjk else 1
+    latin_len = char_len[~tok_cjk]
     scores = {
-        "cjk": float(cjk),
-        "tokens": float(len(toks)),
+        "cjk": float(is_cjk),
+        "tokens": float(n_tokens),
         "lines": float(len(lines)),
         "symbol_ratio": (text.count("#") + text.count("...") + text.count("…")) / n_tok,
         "bullet_lines": sum(bool(_BULLET_RE.match(ln)) for ln in lines) / n_lines,
         "ellipsis_lines": sum(bool(_ELLIPSIS_END_RE.search(ln)) for ln in lines) / n_lines,
         "repeated_lines": dup_lines / n_lines,
         "repeated_line_chars": dup_line_chars / (sum(len(ln) for ln in lines) or 1),
-        "alpha_ratio": sum(1 for w in words if _ALPHA_RE.search(w)) / (len(words) or 1),
-        "mean_word_length": (sum(len(t) for t in toks) / n_tok) if not cjk else 0.0,
+        "alpha_ratio": alpha_ratio,
+        "mean_word_length": float(latin_len.mean()) if len(latin_len) and not is_cjk else 0.0,
+        "stop_words": stop,
     }
-    stops = ZH_STOP_WORDS if cjk else EN_STOP_WORDS
-    scores["stop_words"] = float(sum(1 for t in toks if t in stops))
-    fr = _ngram_fractions(toks, [n * scale for n, _ in TOP_NGRAM], [n * scale for n, _ in DUP_NGRAM]) if toks and repetition else {}
+    fr = _ngram_fractions(ids, char_len, [n * scale for n, _ in TOP_NGRAM], [n * scale for n, _ in DUP_NGRAM]) \
+        if n_tokens and repetition else {}
     for n, _ in TOP_NGRAM:
         scores[f"top_{n}gram"] = fr.get(f"top_{n * scale}", 0.0)
     for n, _ in DUP_NGRAM:
