@@ -298,23 +298,55 @@ def majority(R: np.ndarray, K: int | None = None) -> tuple[np.ndarray, np.ndarra
     return label, share
 
 
+def leave_one_out_consensus(R: np.ndarray, K: int | None = None) -> np.ndarray:
+    """(n_items, n_annotators): for each annotator, the unique majority label of the *other*
+    annotators on each item (-1 when they tie or nobody else labelled it).
+
+    Computed from the full count matrix once: removing one vote changes the winner only in a few
+    cases, decided from the top count, how many categories share it and the runner-up.
+    """
+    K = _n_categories(R, K)
+    c = category_counts(R, K)
+    rows = np.arange(c.shape[0])
+    a1 = c.argmax(1)                       # first category with the top count
+    top1 = c[rows, a1]
+    n_top = (c == top1[:, None]).sum(1)
+    masked = c.copy()
+    masked[rows, a1] = -1
+    a2 = masked.argmax(1)                  # runner-up (the other top category when n_top ≥ 2)
+    top2 = np.maximum(masked[rows, a2], 0)  # 0 when there is no other category
+    out = np.full(R.shape, MISSING, dtype=np.int32)
+    for j in range(R.shape[1]):
+        own = R[:, j]
+        has = own >= 0
+        c_own = np.where(has, c[rows, np.clip(own, 0, None)], 0)
+        is_a1 = has & (own == a1)
+        cons = np.full(len(own), MISSING, dtype=np.int32)
+        # own vote is the unique top: it stays the winner iff it still beats the runner-up
+        m = is_a1 & (n_top == 1) & (top1 - 1 > top2)
+        cons[m] = a1[m]
+        # own vote was one of exactly two tied top categories: the other one wins
+        m = is_a1 & (n_top == 2)
+        cons[m] = a2[m]
+        m = has & ~is_a1 & (c_own == top1) & (n_top == 2)
+        cons[m] = a1[m]
+        # own vote is not a top category (or missing): the top wins iff it is unique
+        m = (~has | (c_own < top1)) & (n_top == 1) & (top1 > 0)
+        cons[m] = a1[m]
+        out[:, j] = cons
+    return out
+
+
 def annotator_vs_consensus(R: np.ndarray, K: int | None = None, *, weights: str | None = None,
                            names: Sequence | None = None) -> dict[Any, dict]:
     """Each annotator against the majority of the *other* annotators (ties left out)."""
     K = _n_categories(R, K)
     names = list(range(R.shape[1])) if names is None else list(names)
-    c = category_counts(R, K).astype(np.int16)  # small ints: the per-annotator passes stay cheap
+    cons = leave_one_out_consensus(R, K)
     W = kappa_weights(K, weights)
     out = {}
     for j in range(R.shape[1]):
-        own = R[:, j]
-        others = c.copy()
-        has = own >= 0
-        others[np.nonzero(has)[0], own[has]] -= 1
-        top = others.max(1)
-        unique = (others == top[:, None]).sum(1) == 1
-        cons = np.where((top > 0) & unique, others.argmax(1), MISSING)
-        O = confusion(own, cons, K)
+        O = confusion(R[:, j], cons[:, j], K)
         n = int(O.sum())
         out[names[j]] = {"n": n, "kappa": _kappa_from_confusion(O, W) if n else float("nan"),
                          "accuracy": float(np.trace(O) / n) if n else float("nan")}

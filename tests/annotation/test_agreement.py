@@ -152,3 +152,22 @@ def test_cli_ordinal_and_errors(tmp_path, capsys):
     with pytest.raises(CommandError, match="numeric labels"):
         call_command("agreement", "--input", str(_write(tmp_path, [{"item": 1, "annotator": "a", "label": "x"}])),
                      "--level", "interval")
+
+
+def test_leave_one_out_consensus_matches_brute_force():
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        U, N, K = int(rng.integers(1, 40)), int(rng.integers(1, 7)), int(rng.integers(1, 5))
+        R = rng.integers(0, K, (U, N)).astype(np.int32)
+        R[rng.random(R.shape) < rng.random()] = A.MISSING
+        c = A.category_counts(R, K)
+        expected = np.full(R.shape, A.MISSING)
+        for j in range(N):  # remove the annotator's own vote, then take the unique top category
+            for i in range(U):
+                others = c[i].copy()
+                if R[i, j] >= 0:
+                    others[R[i, j]] -= 1
+                top = others.max()
+                if top > 0 and (others == top).sum() == 1:
+                    expected[i, j] = others.argmax()
+        assert (A.leave_one_out_consensus(R, K) == expected).all()
