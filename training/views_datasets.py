@@ -130,8 +130,15 @@ def dataset_diff(request, pk: int):
         messages.error(request, str(exc))
         return redirect("training:dataset_detail", pk=version.pk)
     data = diff.as_dict(limit=200)
+    stat_rows = []  # (statistic, [(key, a, b)]) — distributions expanded key by key, side by side
+    for name, pair in data["stats"].items():
+        if isinstance(pair["a"], dict) or isinstance(pair["b"], dict):
+            keys = sorted(set(pair["a"] or {}) | set(pair["b"] or {}))
+            stat_rows.append((name, [(k, (pair["a"] or {}).get(k, 0), (pair["b"] or {}).get(k, 0)) for k in keys]))
+        else:
+            stat_rows.append((name, [("", pair["a"], pair["b"])]))
     return render(request, "training/dataset_diff.html", {
-        "version": version, "a": a, "b": b, "diff": data,
+        "version": version, "a": a, "b": b, "diff": data, "stat_rows": stat_rows,
         "chart": charts_datasets.diff_chart(data["stats"], a.name, b.name)})
 
 

@@ -63,6 +63,8 @@ def test_detail_samples_download_diff(curator_client, collection, curator):
     r = curator_client.get(reverse("training:dataset_diff", args=[v2.pk]), {"other": v1.pk})
     body = r.content.decode()
     assert r.status_code == 200 and "v1 → v2" in body and 'id="diff-stats"' in body
+    # the language distribution side by side: zh disappears in v2
+    assert "<td>zh</td><td>" in body and "<td>0 <span class=\"badge\">changed</span></td>" in body
     # v2 keeps only English samples: the Chinese ones are "removed"
     n_zh = sum(1 for s in ("train", "validation", "test") for r in iter_jsonl(v1.split_file(s))
                if r["meta"]["language"] == "zh")
