@@ -103,6 +103,7 @@ class Sync:
         self.delays = delays
         self.report = report or (lambda msg: log.info(msg))
         self._ls_users: dict[int, str] | None = None
+        self._users: dict[str, object] = {}
 
     @property
     def client(self):
@@ -114,6 +115,15 @@ class Sync:
         return ls_call(fn, *args, delays=self.delays, report=self.report, what=what, **kwargs)
 
     # ------------------------------------------------------------------------------- helpers
+    def refinery_user(self, email: str):
+        """Our user with this email (case-insensitive), cached for the session; None if none."""
+        if not email:
+            return None
+        key = email.strip().lower()
+        if key not in self._users:
+            self._users[key] = services.users_by_email([key]).get(key)
+        return self._users[key]
+
     def ls_user_email(self, ls_user_id: int | None) -> str:
         if ls_user_id is None:
             return ""
@@ -278,7 +288,7 @@ def _store_ls_annotation(*, project: LabelingProject, item: Item, ann: dict, syn
         # webhook payloads carry "<name> <email>, <id>"; otherwise ask Label Studio for the user's email
         m = CREATED_USERNAME_RE.search(ann.get("created_username") or "")
         email = m.group(1) if m and int(m.group(2)) == completed_by else sync.ls_user_email(completed_by)
-    user = services.users_by_email([email]).get(email.lower()) if email else None
+    user = sync.refinery_user(email)
     if user is None:
         counts["unmatched"] += 1
         errors.append(f"task {item.ls_task_id}: annotation {ann.get('id')} by {email or completed_by!r} "
