@@ -64,7 +64,7 @@
       list.innerHTML = "";
       spans.forEach((s, i) => {
         const li = document.createElement("li");
-        li.textContent = s.label + ": “" + textEl.textContent.slice(s.start, s.end) + "” (" + s.start + "–" + s.end + ") ";
+        li.textContent = s.label + ": “" + Array.from(textEl.textContent).slice(s.start, s.end).join("") + "” (" + s.start + "–" + s.end + ") ";
         const b = document.createElement("button"); b.type = "button"; b.className = "secondary"; b.textContent = "remove";
         b.addEventListener("click", () => { spans.splice(i, 1); render(); });
         li.appendChild(b); list.appendChild(li);
@@ -75,7 +75,8 @@
       if (!sel.rangeCount || !textEl.contains(sel.anchorNode)) return;
       const range = sel.getRangeAt(0);
       const pre = document.createRange(); pre.selectNodeContents(textEl); pre.setEnd(range.startContainer, range.startOffset);
-      const start = pre.toString().length, end = start + range.toString().length;
+      // offsets in code points, as the server (Python) counts them — not UTF-16 units
+      const start = Array.from(pre.toString()).length, end = start + Array.from(range.toString()).length;
       if (end > start) { spans.push({start: start, end: end, label: btn.dataset.label}); render(); }
     }));
     render();
