@@ -17,7 +17,14 @@ class DatasetVersion(AuditedModel):
     Files live under ``REFINERY_DATA_DIR / path``. The canonical data, read by the trainer, is
     ``data/<split>.jsonl`` for split in train/validation/test — one JSON object per line in the
     OpenAI messages format: ``{"id": "<sample id>", "messages": [{"role": ..., "content": ...}], "meta": {...}}``.
-    ``manifest.json`` beside it holds counts, lineage and the spec. Written once (status READY), never changed.
+    ``messages``: optional leading system message(s), then alternating user/assistant turns starting with
+    user and ending with assistant (only ``role`` and ``content`` keys; PII placeholders such as ``[PERSON_1]``
+    as the pipeline wrote them). ``meta``: sample_id, origin, method, domain, language, intent, label,
+    agreement, quality, source_file, source_file_name, source_document, pipeline_run, parent, group.
+    Rows are in a seeded shuffled order. Beside them: ``alpaca/``, ``sharegpt/``, ``parquet/`` (the same rows
+    in other formats), ``lineage.jsonl``, ``dataset_info.json`` (LLaMA-Factory), ``README.md`` (dataset card)
+    and ``manifest.json`` (counts, distributions, spec, lineage summary, sha256 of every file).
+    Written once (status READY), never changed (``save`` refuses; only ``notes`` may change).
     """
 
     class Status(models.TextChoices):
