@@ -45,6 +45,9 @@ class Command(BaseCommand):
         src = Path(o["input"])
         if not src.is_file():
             raise CommandError(f"--input {src}: no such file")
+        for opt in ("output", "rejected", "report"):
+            if o[opt] and not Path(o[opt]).resolve().parent.is_dir():
+                raise CommandError(f"--{opt} {o[opt]}: the folder {Path(o[opt]).resolve().parent} does not exist")
         total = _count_lines(src)
         errors: list[dict] = []
         n_errors = [0]

@@ -72,6 +72,7 @@ def test_process_from_yaml_config_and_messages_records(tmp_path):
     (["--steps", "normalize", "--set", "length.min_words=3"], "'length' is not one of the steps"),
     (["--steps", "normalize", "--set", "oops"], "expected STEP.OPTION=VALUE"),
     ([], "Give --steps"),
+    (["--steps", "normalize", "--report", "/nonexistent-dir/r.json"], "--report /nonexistent-dir/r.json: the folder"),
 ])
 def test_process_refuses_bad_steps_and_options_listing_valid_ones(tmp_path, args, message):
     src = _write(tmp_path / "in.jsonl", [json.dumps({"id": 1, "text": "hello"})])
