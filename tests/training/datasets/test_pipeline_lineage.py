@@ -88,7 +88,9 @@ def test_pii_run_outputs_lineage_and_no_pii_in_any_export(db, curator, tmp_path)
     contaminated = {e["id"] for e in manifest["decontamination"]["excluded"]}
     assert str(dup.pk) not in written and len(written) + len(contaminated) == 24 and len(written) >= 20
     # lineage: every sample → its source file and the run
-    lineage = {r["id"]: r for r in iter_jsonl(version.folder / "lineage.jsonl")}
+    lineage = {r["id"]: r for r in iter_jsonl(version.folder / manifest["lineage"]["file"])}
+    assert manifest["lineage"]["rows"] == len(written)
+    assert manifest["files"]["lineage.jsonl"]["rows"] == len(written)
     assert set(lineage) == written
     for line in lineage.values():
         assert line["pipeline_run"] == run.pk
