@@ -18,7 +18,8 @@ def test_one_click_train_from_version_page(page, curator, settings):
     version = make_version(collection, train=learnable_records(8), validation=learnable_records(2, start=8))
     browser_login(page, "curator")
     page.goto(f"/datasets/{version.pk}/")
-    page.click("#train-form button[type=submit]")  # with the immediate task backend the run finishes in the request
+    # with the immediate task backend the run finishes inside this request: allow the click a long wait
+    page.click("#train-form button[type=submit]", timeout=600_000)
     page.wait_for_url("**/training/runs/*/", timeout=600_000)
     run = TrainingRun.objects.get()
     assert page.url.endswith(f"/training/runs/{run.pk}/")
