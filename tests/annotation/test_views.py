@@ -125,3 +125,23 @@ def test_curator_overview_counts(project, curator_client, annotator):
     p = r.context["projects"].get(pk=project.pk)
     assert (p.n_items, p.n_assigned, p.n_done, p.n_adjudicated) == (4, 4, 1, 0)
     assert b"1 / 4" in r.content
+
+
+def test_webhook_keeps_the_event_when_processing_fails(client, settings, project):
+    """If an event cannot be applied now it is stored with the error (the reconcile pull applies it)."""
+    from annotation.models import WebhookEvent
+
+    settings.LABEL_STUDIO_WEBHOOK_SECRET = "s3cret"
+    settings.LABEL_STUDIO_URL = settings.LABEL_STUDIO_API_KEY = ""
+    project.ls_project_id = 77
+    project.save()
+    item = project.items.first()
+    item.ls_task_id = 5
+    item.save()
+    payload = {"action": "ANNOTATION_CREATED", "project": {"id": 77}, "task": {"id": 5},
+               "annotation": {"id": 9, "task": 5, "completed_by": 3, "result": []}}
+    r = client.post(reverse("annotation:labelstudio_webhook"), json.dumps(payload), content_type="application/json",
+                    headers={"X-Refinery-Webhook-Secret": "s3cret"})
+    assert r.status_code == 202 and r.json()["processed"] is False
+    event = WebhookEvent.objects.get()
+    assert event.payload == payload and not event.processed and "LABEL_STUDIO_URL" in event.error
