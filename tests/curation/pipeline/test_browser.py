@@ -21,6 +21,9 @@ def test_curator_runs_a_pipeline_and_reads_its_dashboard(page, curator):
     page.fill("textarea[name=yaml]", "steps:\n  - normalize\n  - lenght\n")
     page.click("#pipeline-form button[type=submit]")
     assert "Unknown step 'lenght'" in page.locator("#config-error").inner_text()
+    page.fill("textarea[name=yaml]", "steps:\n  - normalize\n")
+    page.click(".add-step[data-step=exact_dedup]")
+    assert page.input_value("textarea[name=yaml]") == "steps:\n  - normalize\n  - exact_dedup\n"
     page.fill("textarea[name=yaml]", "steps:\n  - normalize\n  - length: {min_words: 3}\n  - exact_dedup\n  - near_dedup: {threshold: 0.7}\n")
     page.click("#pipeline-form button[type=submit]")
     page.wait_for_selector("text=Pipeline first saved.")
