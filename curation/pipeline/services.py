@@ -404,7 +404,7 @@ def _write_rows(run: PipelineRun, kept_path: Path, rejected_path: Path, ctx: Job
     rows: list = []
     with open(kept_path, encoding="utf-8") as fh:
         for line in fh:
-            record = json.loads(line)
+            record = json.loads(line, parse_constant=_no_nan)
             parsed = parse_record_id(str(record["id"]))
             if parsed is None:
                 derived += 1
@@ -423,7 +423,7 @@ def _write_rows(run: PipelineRun, kept_path: Path, rejected_path: Path, ctx: Job
 
     with open(rejected_path, encoding="utf-8") as fh:
         for line in fh:
-            item = json.loads(line)
+            item = json.loads(line, parse_constant=_no_nan)
             record, rej = item["record"], item["rejection"]
             kind, pk = parse_record_id(str(record["id"])) or ("", None)
             rows.append(RunRejection(
@@ -446,3 +446,8 @@ def _finish(run: PipelineRun, status: str, *, error: str = "") -> None:
 def _cleanup(*paths: Path) -> None:
     for p in paths:
         p.unlink(missing_ok=True)
+
+
+def _no_nan(_constant: str) -> None:
+    """NaN/Infinity in a step's attributes become null (PostgreSQL's jsonb refuses them)."""
+    return None

@@ -262,3 +262,20 @@ def test_yaml_export_then_import_round_trips(curator_client, collection):
         "collection": collection.pk, "name": "copy", "yaml_file": SimpleUploadedFile("p.yaml", exported)})
     assert resp.status_code == 302
     assert PipelineConfig.objects.get(name="copy").steps == config.steps
+
+
+@pytest.mark.django_db
+def test_nan_attributes_are_stored_as_null(collection, monkeypatch):
+    from curation.pipeline.steps import length
+
+    real_keep = length.Length.keep
+
+    def keep_with_nan(self, record):
+        record.setdefault("attrs", {})["score"] = float("nan")
+        return real_keep(self, record)
+
+    monkeypatch.setattr(length.Length, "keep", keep_with_nan)
+    config = pipeline_config_create(collection=collection, name="n", yaml_text=YAML)
+    run = pipeline_run_execute(run=pipeline_run_create(collection=collection, config=config, executor="local"))
+    out = RunOutput.objects.filter(run=run).first()
+    assert out.attributes["score"] is None and out.attributes["length"]["value"] > 0
