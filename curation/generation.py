@@ -27,7 +27,7 @@ Prompt = str | Chat
 DEFAULT_SPEC = "local:gemma3-270m"
 DEFAULT_MAX_NEW_TOKENS = 128
 LOCAL_BATCH_SIZE = 8
-HTTP_TIMEOUT_SECONDS = 120
+HTTP_TIMEOUT_SECONDS = 300  # local CPU servers (and the first request that loads the model) are slow
 HTTP_CONCURRENCY = 4
 API_KEY_ENV = "REFINERY_GENERATOR_API_KEY"
 

@@ -94,3 +94,21 @@ def test_http_backend_against_a_real_openai_compatible_server(monkeypatch):
         server.shutdown()
     with pytest.raises(GenerationError, match="unreachable"):
         translator_from_spec(f"lm:openai:{url}#smollm2", cache=False).translate(["Hi"], src="en", tgt="zh")
+
+
+def test_http_backend_against_refinerys_own_serving_endpoint(live_server, curator, monkeypatch):
+    """The same backend against Refinery's /v1/chat/completions (training area), token auth, bundled model."""
+    from rest_framework.authtoken.models import Token
+
+    from training.serving import served_models
+
+    token = Token.objects.create(user=curator)
+    monkeypatch.setenv("REFINERY_GENERATOR_API_KEY", token.key)
+    model = served_models()[0]["id"]
+    translator = translator_from_spec(f"lm:openai:{live_server.url}/v1#{model}", cache=False)
+    [out] = translator.translate(["How do I report a lost debit card?"], src="en", tgt="zh")
+    assert isinstance(out, str) and out.strip()
+    monkeypatch.setenv("REFINERY_GENERATOR_API_KEY", "not-a-token")
+    with pytest.raises(GenerationError, match="401|403"):
+        translator_from_spec(f"lm:openai:{live_server.url}/v1#{model}", cache=False).translate(
+            ["Hi"], src="en", tgt="zh")
