@@ -42,6 +42,7 @@ EN_LEAD_CUES = frozenset(
     "call contact dear ask email e-mail tell thank thanks meet patient customer client doctor nurse "
     "attn attention cc to from by with for signed regards sincerely hi hello welcome please".split()
 )
+EN_FUNCTION_WORDS = frozenset("This The That These Those It We They He She You I A An In On At Of For And Or But".split())
 # Sentence-initial words glued to a following name ("Yesterday Logan Reese called"): stripped.
 EN_LEAD_WORDS = frozenset(
     "yesterday today tomorrow tonight our the this that these those when if after before then so and but also "
@@ -89,7 +90,7 @@ _CN_NAME_FLAGS = ("nr", "nrfg")
 _CN_NOT_GIVEN_FLAGS = frozenset("x m q uj ul uz ug ud p c r d f t".split())
 # Last characters of nouns that jieba's dictionary wrongly tags ``nr`` ("银行卡/nr"); given names
 # practically never end with them.
-_CN_NOUN_ENDINGS = frozenset("卡证号费单额率款表院局司部区市省县路街科室所站厅处队组")
+_CN_NOUN_ENDINGS = frozenset("卡证号费单额率款表院局司部区市省县路街科室所站厅处队组性山年伯会馆盾币")
 _CJK_RE = re.compile(r"[\u4e00-\u9fa5]")
 _CJK_RUN_RE = re.compile(r"[\u4e00-\u9fa5](?:[\u4e00-\u9fa5：:]*[\u4e00-\u9fa5])?")
 _CJK_WORD_RE = re.compile(r"^[\u4e00-\u9fa5]{1,2}$")
@@ -151,6 +152,12 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
             if m.group("title"):
                 out[ti].append((start, end))
                 continue
+            if tokens[-1] in EN_FUNCTION_WORDS:  # "X. This" → "X." (name tokens are one \s apart)
+                while tokens and tokens[-1] in EN_FUNCTION_WORDS:
+                    tokens = tokens[:-1]
+                if not tokens:
+                    continue
+                end = start + len(" ".join(tokens))
             lead_cue = False
             if len(tokens) > 2 and (tokens[0].lower() in EN_LEAD_CUES or tokens[0].lower() in EN_LEAD_WORDS):
                 lead_cue = tokens[0].lower() in EN_LEAD_CUES
@@ -271,10 +278,18 @@ def chinese_names(text: str, covered: list[tuple[int, int]]) -> list[tuple[int, 
 def _names_in_run(pseg, dict_tags, text: str, base: int, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
     tokens: list[tuple[str, str, int]] = []
     pos = 0
+    freq = pseg.dt.FREQ
     for pair in pseg.cut(text, HMM=True):
         word, flag = pair.word, pair.flag
         if flag.startswith("nr") and not dict_tags.get(word, "nr").startswith("nr"):
             flag = dict_tags[word]  # the HMM sometimes tags dictionary nouns ("银行卡") as names
+        elif flag.startswith("nr") and len(word) == 2 and freq.get(word) and word not in COMPOUND_SURNAMES:
+            # jieba's dictionary tags many common two-character words nr (文明, 温馨, 权威, 卢布): such
+            # a dictionary "name" only counts next to a cue. Three-character dictionary nr words are
+            # nearly all full names (王海燕); names the HMM found (not in the dictionary) always count.
+            flag = "nr_dict"
+        elif freq.get(word) and not flag.startswith("nr"):
+            flag = "dict_" + flag  # a known common word (宾馆/n, 居委会/j): never a name, even after a cue
         idx = pos if text.startswith(word, pos) else text.find(word, pos)
         if idx < 0:
             continue
@@ -308,7 +323,9 @@ def _names_in_run(pseg, dict_tags, text: str, base: int, covered: list[tuple[int
                         and not (flag in _CN_NOT_GIVEN_FLAGS and not cued)  # "由/p 王/nr 玉兰/nr"
                         and (flag in _CN_NAME_FLAGS or cued or nflag.startswith("nr"))):
                     span = (start, nstart + len(nxt), 2)
-            if (span is None and 2 <= len(word) <= 4 and all("\u4e00" <= c <= "\u9fa5" for c in word)
+            max_len = 4 if word[:2] in COMPOUND_SURNAMES else 3  # 4-character words are idioms (严格遵守)
+            if (span is None and 2 <= len(word) <= max_len and not flag.startswith("dict_")
+                    and all("\u4e00" <= c <= "\u9fa5" for c in word)
                     and word not in CN_CUES_AFTER and not (len(word) >= 3 and word[-1] in _CN_NOUN_ENDINGS)):
                 if flag in _CN_NAME_FLAGS or (cued and len(word) <= 3) or (next_word in CN_CUES_AFTER and len(word) <= 3):
                     span = (start, start + len(word), 1)
