@@ -14,7 +14,7 @@ Both sides use the same shingles (normalised text; word 3-grams, or character 5-
 threshold 0.8 with 128 permutations. The peer is the usual datasketch recipe: one MinHash per document
 (``update_batch``), ``MinHashLSH.query`` then ``insert``, clusters by union-find over the query
 results. Prints pair precision / recall / F1 for both, docs/s for both and the ratio, and the peak
-memory (tracemalloc) of each at ``--memory-n`` documents.
+memory of each at ``--memory-n`` documents (peak RSS above the loaded corpus, each side in its own process).
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ import os
 import random
 import sys
 import time
-import tracemalloc
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -216,13 +215,35 @@ def groups_of(dups: dict[str, str], index: dict[str, int]) -> dict:
     return groups
 
 
-def peak_memory(fn, records) -> float:
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1e3  # kB
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def memory_side(side: str, n: int, seed: int) -> None:
+    """Child process: build the corpus, then report (peak RSS during the run − RSS before it) of one side."""
+    big, _ = make_corpus(n, seed)
+    fn = run_ours if side == "ours" else run_datasketch
+    fn(big[:50])  # imports, lookup tables: not part of the per-corpus memory
     gc.collect()
-    tracemalloc.start()
-    fn(records)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 1e6
+    with open("/proc/self/clear_refs", "w") as fh:  # reset the peak (VmHWM) to the current RSS
+        fh.write("5")
+    before = _status_mb("VmRSS")
+    fn(big)
+    peak = _status_mb("VmHWM")
+    print(f"{max(peak - before, 0.0):.1f} {sum(len(r['text'].encode()) for r in big) / 1e6:.1f}")
+
+
+def peak_memory(side: str, n: int, seed: int) -> tuple[float, float]:
+    """(MB above the corpus, MB of text), measured in a fresh process so the two sides do not mix."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--memory-side", side, "--memory-n", str(n), "--seed", str(seed)],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return float(out[0]), float(out[1])
 
 
 def main() -> None:
@@ -230,7 +251,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20000, help="documents for F1 and speed")
     ap.add_argument("--memory-n", type=int, default=100000, help="documents for the memory measurement (0: skip)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--memory-side", choices=["ours", "datasketch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_side:
+        memory_side(args.memory_side, args.memory_n, args.seed + 1)
+        return
 
     records, cluster = make_corpus(args.n, args.seed)
     index = {r["id"]: i for i, r in enumerate(records)}
@@ -256,12 +281,11 @@ def main() -> None:
     print(f"speed ratio near_dedup / datasketch: {ratio:.1f}x")
 
     if args.memory_n:
-        big, _ = make_corpus(args.memory_n, args.seed + 1)
-        mb = sum(len(r["text"].encode()) for r in big) / 1e6
-        ours = peak_memory(run_ours, big)
-        print(f"peak memory at {len(big):,} docs ({mb:.0f} MB of text): near_dedup {ours:.0f} MB", end="", flush=True)
-        peer = peak_memory(run_datasketch, big)
-        print(f", datasketch {peer:.0f} MB ({peer / ours:.1f}x)")
+        ours, mb = peak_memory("ours", args.memory_n, args.seed)
+        print(f"peak memory above the loaded corpus at {args.memory_n:,} docs ({mb:.0f} MB of text): "
+              f"near_dedup {ours:.0f} MB", end="", flush=True)
+        peer, _ = peak_memory("datasketch", args.memory_n, args.seed)
+        print(f", datasketch {peer:.0f} MB ({peer / max(ours, 1e-9):.1f}x)")
 
 
 if __name__ == "__main__":
