@@ -181,6 +181,8 @@ class _LocalExecutor:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork")
+        for step in segment:  # load models once here; forked workers share them copy-on-write
+            step.ensure_setup()
         with ctx.Pool(self.processes, initializer=_pool_init, initargs=(segment,)) as pool:
             done = 0
             for kept, rejected, stats in pool.imap(_pool_batch, _batched(records, self.batch_size)):
