@@ -12,7 +12,7 @@ Same model, same tokenised data (chat template applied, assistant-only labels), 
 Tokens/s counts real (non-padding) tokens. Peak memory: CUDA max allocated, or on CPU the peak RSS
 growth over the phase (sampled).
 
-    .venv/bin/python bench/train.py [--steps 4] [--samples 64] [--batch-size 4] [--max-seq-len 256]
+    .venv/bin/python bench/train.py [--steps 4] [--samples 64] [--batch-size 4] [--max-seq-len 256] [--rounds 2]
     .venv/bin/python bench/train.py --device cuda --model-config 0.5b --steps 20 --batch-size 8 --max-seq-len 1024
 """
 from __future__ import annotations
@@ -191,6 +191,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--max-seq-len", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=2, help="alternate ours/peer this many times, keep the best of each")
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args()
 
@@ -212,10 +213,16 @@ def main() -> None:
     lens = [len(e.input_ids) for e in examples]
     print(f"data: {len(examples)} chats, tokens/sample mean {sum(lens) / len(lens):.0f} (min {min(lens)}, max {max(lens)}); "
           f"model {args.model_config} on {args.device}; {args.steps} timed steps, micro-batch {args.batch_size}")
-    torch.manual_seed(0)
-    ours = run_refinery(examples, args, base_path, args.device, dtype)
-    torch.manual_seed(0)
-    peer = run_peer(examples, args, base_path, args.device, dtype)
+    # Alternate the two sides for several rounds and keep each side's best: a shared machine's load
+    # then hits both alike instead of whichever happened to run during a busy minute.
+    ours = peer = None
+    for _ in range(args.rounds):
+        torch.manual_seed(0)
+        r = run_refinery(examples, args, base_path, args.device, dtype)
+        ours = r if ours is None or r["tokens_per_s"] > ours["tokens_per_s"] else ours
+        torch.manual_seed(0)
+        r = run_peer(examples, args, base_path, args.device, dtype)
+        peer = r if peer is None or r["tokens_per_s"] > peer["tokens_per_s"] else peer
     ratio = ours["tokens_per_s"] / peer["tokens_per_s"]
     print(f"{'':24}{'tokens/s':>12}{'tokens':>10}{'seconds':>10}{'peak MiB':>10}")
     for name, r in (("refinery (packed)", ours), ("HF Trainer + PEFT", peer)):
