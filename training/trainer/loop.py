@@ -212,7 +212,7 @@ def run_training(cfg: RunConfig) -> int:
                                           lab.to(accelerator.device))
                 loss = loss_sum / max(n_label, 1)
             accelerator.backward(loss)
-            step_loss += float(loss_sum)
+            step_loss += float(loss_sum.detach())
             step_tokens += ntok
         grad_norm = accelerator.clip_grad_norm_(params, cfg.max_grad_norm) if cfg.max_grad_norm > 0 else None
         optimizer.step()
