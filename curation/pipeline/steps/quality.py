@@ -14,7 +14,8 @@ repeated_line_chars    share of characters in duplicate lines > ``max_dup_line_c
 top_ngram              the most frequent 2/3/4-gram covers > 0.20/0.18/0.16 of the characters
 repeated_ngrams        characters in repeated 5…10-grams > 0.15 … 0.10
 mean_word_length       mean word length outside [3, 10] (space-delimited text only)
-alpha_ratio            share of tokens with a letter < ``min_alpha_ratio`` (0.8)
+alpha_ratio            share of words with a letter < ``min_alpha_ratio`` (0.8); Chinese: share of
+                       letters among non-space, non-punctuation characters
 stop_words             fewer than ``min_stop_words`` (2) stop words (the, and, of … / 的, 了, 是 …)
 classifier             the collection's trained classifier says P(rejected) ≥ ``classifier_threshold``
 =====================  ===========================================================================
@@ -118,10 +119,14 @@ def _tables():
         alpha[0x20000:0x323B0] = True
         space = np.zeros(0x110000, dtype=bool)
         space[[m.start() for m in re.finditer(r"\s", bmp)]] = True
+        import unicodedata
+
+        punct = np.zeros(0x110000, dtype=bool)
+        punct[[cp for cp in range(0x10000) if unicodedata.category(chr(cp)).startswith("P")]] = True
         _TABLES = (word, cjk, fold, alpha, space)
         en_ids, _, _ = _token_ids(" ".join(sorted(EN_STOP_WORDS)))
         zh_codes = np.array(sorted(ord(c) for c in ZH_STOP_WORDS), dtype=np.uint32)
-        _TABLES = (word, cjk, fold, alpha, space, np.unique(en_ids), zh_codes)
+        _TABLES = (word, cjk, fold, alpha, space, np.unique(en_ids), zh_codes, punct)
     return _TABLES
 
 
@@ -152,7 +157,7 @@ def _token_ids(text: str):
 
 def heuristic_scores(text: str, *, repetition: bool = True) -> dict[str, float]:
     """All rule measurements for one text (the values the thresholds compare against)."""
-    word, cjk, fold, alpha, space, en_stop, zh_stop = _tables()
+    word, cjk, fold, alpha, space, en_stop, zh_stop, punct = _tables()
     ids, char_len, tok_cjk = _token_ids(text)
     n_tokens = len(ids)
     n_cjk = int(tok_cjk.sum())
@@ -169,7 +174,12 @@ def heuristic_scores(text: str, *, repetition: bool = True) -> dict[str, float]:
     nonsp = ~space[codes]
     seg_start = nonsp & ~np.concatenate(([False], nonsp[:-1]))
     n_ws_words = int(seg_start.sum())
-    if n_ws_words:
+    if is_cjk:
+        # no spaces between Chinese words: the share of letters among the characters that are neither
+        # space nor punctuation (digits and symbols count against)
+        counted = nonsp & ~punct[codes]
+        alpha_ratio = float((alpha[codes] & counted).sum() / (counted.sum() or 1))
+    elif n_ws_words:
         seg_id = np.cumsum(seg_start) - 1
         has_alpha = np.bincount(seg_id[alpha[codes] & nonsp], minlength=n_ws_words) > 0
         alpha_ratio = float(has_alpha.mean())

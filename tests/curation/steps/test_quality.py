@@ -111,3 +111,9 @@ def test_missing_classifier_file_is_a_config_error(tmp_path):
     step = build_step("quality", {"classifier_path": str(tmp_path / "nope.joblib")})
     with pytest.raises(StepConfigError, match="does not exist"):
         step.ensure_setup()
+
+
+def test_alpha_ratio_for_chinese_counts_characters_not_space_separated_chunks():
+    assert verdict("在抗日战争时期，周恩来在 .") == "kept"
+    assert verdict(GOOD_ZH[:60] + " 1998 " + GOOD_ZH[60:]) == "kept"
+    assert verdict("，".join(f"第{i * 1000 + 7}号{i * 3719}元" for i in range(60))) == "alpha_ratio"
