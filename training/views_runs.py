@@ -139,7 +139,8 @@ def label_preview(request, version_id: int):
     from .trainer.modeling import load_tokenizer
 
     version = get_object_or_404(_versions(request.user), pk=version_id)
-    max_seq_len = int(request.GET.get("max_seq_len") or run_services.run_user_config({})["max_seq_len"])
+    raw = request.GET.get("max_seq_len", "")
+    max_seq_len = int(raw) if raw.isdigit() and 16 <= int(raw) <= 131072 else run_services.run_user_config({})["max_seq_len"]
     tok, warnings = load_tokenizer(base_model_resolve(request.GET.get("base_model") or BUNDLED_NAME))
     samples, error = [], ""
     try:
@@ -241,7 +242,7 @@ def playground(request):
     adapters = selectors.adapter_list(user=request.user).filter(status=Adapter.Status.READY)
     ctx = {"adapters": adapters, "selected": None, "prompt": "", "system": ""}
     sel = request.GET.get("adapter") or request.POST.get("adapter")
-    if sel:
+    if sel and sel.isdigit():
         ctx["selected"] = adapters.filter(pk=sel).first()
     if ctx["selected"] is None:
         ctx["selected"] = adapters.filter(promoted=True).first() or adapters.first()
@@ -314,8 +315,11 @@ def layer_importance(request, version_id: int):
         LayerImportance.objects.filter(pk=report.pk).update(job=job)
         return redirect("training:layer_importance", version_id=version.pk)
     report = selectors.layer_report_list(user=request.user, dataset_version=version).exclude(scores=[]).first()
-    pending = selectors.layer_report_list(user=request.user, dataset_version=version).filter(scores=[]).first()
+    pending = selectors.layer_report_list(user=request.user, dataset_version=version).filter(
+        scores=[], job__status__in=["queued", "running"]).first()
+    failed = selectors.layer_report_list(user=request.user, dataset_version=version).filter(
+        scores=[], job__status="failed").first()
     return render(request, "training/run_layers.html", {
-        "version": version, "report": report, "pending": pending,
+        "version": version, "report": report, "pending": pending, "failed": failed,
         "apply_url": (f"{reverse('training:run_new')}?version={version.pk}&layers="
                       + ",".join(map(str, report.suggested_layers))) if report else ""})
