@@ -14,14 +14,14 @@ repeated_line_chars    share of characters in duplicate lines > ``max_dup_line_c
 top_ngram              the most frequent 2/3/4-gram covers > 0.20/0.18/0.16 of the characters
 repeated_ngrams        characters in repeated 5…10-grams > 0.15 … 0.10
 mean_word_length       mean word length outside [3, 10] (space-delimited text only)
-alpha_ratio            share of words with a letter < ``min_alpha_ratio`` (0.8); Chinese: share of
-                       letters among non-space, non-punctuation characters
+alpha_ratio            share of words with a letter < ``min_alpha_ratio`` (0.8); Chinese: letters
+                       count as words of 2 characters, each run of digits/symbols as one word
 stop_words             fewer than ``min_stop_words`` (2) stop words (the, and, of … / 的, 了, 是 …)
 classifier             the collection's trained classifier says P(rejected) ≥ ``classifier_threshold``
 =====================  ===========================================================================
 
 Rules about repetition, word length and stop words only apply from ``min_tokens_for_rules`` (50)
-tokens, and the line rules from 3 lines: short instruction turns ("Reset my password?") and
+tokens, the alpha ratio from 10 tokens, and the line rules from 3 lines: short instruction turns ("Reset my password?") and
 one-paragraph answers are not web pages. The classifier (see ``quality_model``)
 is loaded from ``classifier_path`` (a file written by the quality classifier page) or from the
 collection's active classifier (``classifier_collection``, needs the database). Scores go to
@@ -45,6 +45,7 @@ ZH_STOP_WORDS = frozenset("的了是在和有我不这也就人都一上你他�
 _ALPHA_RE = re.compile(r"[^\W\d_]")
 _BULLET_RE = re.compile(r"^\s*([-*•·●▪◦‣⁃]|\d+[.)、]|[a-zA-Z][.)])\s")
 _ELLIPSIS_END_RE = re.compile(r"(\.\.\.|…|。。。)\s*$")
+ALPHA_MIN_TOKENS = 10  # below this a stray "?" or number decides the ratio; the length step handles fragments
 TOP_NGRAM = ((2, 0.20), (3, 0.18), (4, 0.16))
 DUP_NGRAM = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
 
@@ -175,10 +176,16 @@ def heuristic_scores(text: str, *, repetition: bool = True) -> dict[str, float]:
     seg_start = nonsp & ~np.concatenate(([False], nonsp[:-1]))
     n_ws_words = int(seg_start.sum())
     if is_cjk:
-        # no spaces between Chinese words: the share of letters among the characters that are neither
-        # space nor punctuation (digits and symbols count against)
-        counted = nonsp & ~punct[codes]
-        alpha_ratio = float((alpha[codes] & counted).sum() / (counted.sum() or 1))
+        # no spaces between Chinese words: letters count as words of ≈ 2 characters, every run of digits or
+        # symbols (a number, a price, an emoji) as one non-alphabetic word; punctuation is neutral
+        letters = alpha[codes]
+        nonletter = nonsp & ~letters  # runs of these are numbers like ２．８％ or symbol strings
+        run_start = nonletter & ~np.concatenate(([False], nonletter[:-1]))
+        run_id = np.cumsum(run_start) - 1
+        has_other = np.bincount(run_id[nonletter & ~punct[codes]], minlength=int(run_start.sum())) > 0
+        other_runs = int(has_other.sum())  # punctuation-only runs are neutral
+        letter_words = letters.sum() / 2
+        alpha_ratio = float(letter_words / ((letter_words + other_runs) or 1))
     elif n_ws_words:
         seg_id = np.cumsum(seg_start) - 1
         has_alpha = np.bincount(seg_id[alpha[codes] & nonsp], minlength=n_ws_words) > 0
@@ -272,7 +279,7 @@ class QualityFilter(Filter):
         many_lines = s["lines"] >= 3
         checks = [
             ("symbol_ratio", s["symbol_ratio"] > o.max_symbol_ratio),
-            ("alpha_ratio", s["alpha_ratio"] < o.min_alpha_ratio),
+            ("alpha_ratio", s["tokens"] >= ALPHA_MIN_TOKENS and s["alpha_ratio"] < o.min_alpha_ratio),
             ("bullet_lines", many_lines and s["bullet_lines"] > o.max_bullet_lines),
             ("ellipsis_lines", many_lines and s["ellipsis_lines"] > o.max_ellipsis_lines),
             ("repeated_lines", long_enough and s["repeated_lines"] > o.max_dup_lines),

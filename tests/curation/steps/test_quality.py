@@ -117,3 +117,15 @@ def test_alpha_ratio_for_chinese_counts_characters_not_space_separated_chunks():
     assert verdict("在抗日战争时期，周恩来在 .") == "kept"
     assert verdict(GOOD_ZH[:60] + " 1998 " + GOOD_ZH[60:]) == "kept"
     assert verdict("，".join(f"第{i * 1000 + 7}号{i * 3719}元" for i in range(60))) == "alpha_ratio"
+
+
+def test_number_heavy_chinese_finance_news_is_kept():
+    text = ("据统计，在１９４９年，美国《财富》杂志５００家美国企业中单项业务企业、主导产品企业、相关联多元化企业和无关联多元化企业"
+            "所占的比重分别为２８％、３８．７％、２９．２％和２．９％，１９６９年分别为７％、３５．８％、４４．５％和１２．４％。"
+            "世界经济运行的良好趋势仍将继续维持。但是，在２００１年至２０１０年改革效果将体现出来，增长率将可能上升到２．８％。")
+    assert verdict(text) == "kept"
+
+
+def test_short_fragments_are_left_to_the_length_step():
+    assert verdict("Price of 2 items ?") == "kept"
+    assert verdict("Arbitrary po .") == "kept"
