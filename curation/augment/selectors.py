@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from curation.models import Collection, Sample
 from refinery.models import Job
@@ -25,7 +26,11 @@ def sample_browse(*, collection: Collection, origin: str = "", method: str = "",
     if split:
         qs = qs.filter(split="" if split == "none" else split)
     if q:
-        qs = qs.filter(messages__icontains=q)
+        # JSON may store non-ASCII text \u-escaped (SQLite): match either spelling.
+        cond = Q(messages__icontains=q)
+        if not q.isascii():
+            cond |= Q(messages__icontains=json.dumps(q)[1:-1])
+        qs = qs.filter(cond)
     return qs.order_by("-id")
 
 

@@ -55,6 +55,9 @@ def test_sample_browser_filters_by_origin_and_method(curator_client, collection,
     only = curator_client.get(url, {"origin": "augmented", "method": "synonym"})
     assert list(only.context["page"]) == [augmented]
     assert list(curator_client.get(url, {"split": "test"}).context["page"])[0].split == "test"
+    zh = [{"role": "user", "content": "我的信用卡丢了"}, {"role": "assistant", "content": "请挂失"}]
+    mine = Sample.objects.create(collection=collection, messages=zh, content_hash=messages_hash(zh))
+    assert list(curator_client.get(url, {"q": "信用卡"}).context["page"]) == [mine]
 
 
 def test_diff_page_shows_changes_against_the_parent(curator_client, augmented):
