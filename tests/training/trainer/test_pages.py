@@ -103,13 +103,15 @@ def test_registry_keeps_last_three_and_rolls_back(version, curator, settings):
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_layer_importance_job_charts_and_suggests_layers(curator_client, version, curator):
+def test_layer_importance_job_charts_and_suggests_layers(curator_client, version, curator,
+                                                        django_capture_on_commit_callbacks):
     from training.models import LayerImportance
     from training.trainer.importance import suggest_layers
 
     assert suggest_layers([1.0, 5.0, 1.0, 3.0]) == [1]
     assert suggest_layers([1.0, 5.0, 1.0, 3.0], coverage=0.8) == [1, 3]
-    r = curator_client.post(reverse("training:layer_importance", args=[version.pk]))  # job runs (immediate backend)
+    with django_capture_on_commit_callbacks(execute=True):  # the job runs (immediate backend) on commit
+        r = curator_client.post(reverse("training:layer_importance", args=[version.pk]))
     assert r.status_code == 302
     report = LayerImportance.objects.get()
     assert report.job.status == "succeeded", report.job.error
