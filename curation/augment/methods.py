@@ -11,7 +11,7 @@ from typing import Any
 from .base import AugmentContext, Augmenter, Item, Outcome, Variant, register_augmenter
 from .protect import PLACEHOLDER_RE, overlaps, protected_spans, spans_preserved
 from .quality import SIMILARITY_BAND, similarity_gate
-from .translate import PIVOT, Translator, translator_from_spec
+from .translate import PIVOT, Translator, parroted_example, translator_from_spec
 
 
 # ------------------------------------------------------------------------------------ back-translation
@@ -63,6 +63,9 @@ class BackTranslate(Augmenter):
                 if (i, j) not in back:
                     return None
                 pivot_text, candidate = back[(i, j)]
+                if parroted_example(content, pivot_text) or parroted_example(pivot_text, candidate):
+                    reason = reason or "copied a prompt example"
+                    return None
                 if not spans_preserved(content, candidate, terms):
                     reason = reason or "protected span lost"
                     return None

@@ -34,6 +34,12 @@ FEW_SHOT = [
 ]
 
 
+def parroted_example(source: str, translation: str) -> bool:
+    """True when a few-shot LM answered with one of the prompt's examples instead of translating."""
+    flat = " ".join(translation.split())
+    return any(flat in pair and " ".join(source.split()) not in pair for pair in FEW_SHOT)
+
+
 class TranslationError(RuntimeError):
     pass
 

@@ -1,4 +1,5 @@
 from curation.augment.protect import PLACEHOLDER_RE, protected_spans, spans_preserved
+from curation.augment.translate import FEW_SHOT, parroted_example
 from curation.augment.quality import SIMILARITY_BAND, similarity, similarity_gate
 
 
@@ -24,3 +25,10 @@ def test_similarity_band_rejects_copies_and_drifts():
     para = similarity_gate(original, "How can I reset my online banking account password?")
     assert para.accepted and SIMILARITY_BAND[0] <= para.similarity < SIMILARITY_BAND[1]
     assert similarity("我想查询账户余额", "我想查一下账户的余额") > similarity("我想查询账户余额", "今天天气很好")
+
+
+def test_a_translation_that_copies_a_few_shot_example_is_recognised():
+    zh, en = FEW_SHOT[2]
+    assert parroted_example("Can I change the delivery address of my order?", zh)
+    assert not parroted_example(en, zh)  # translating the example itself is fine
+    assert not parroted_example("我想查询余额", "I want to check my balance.")
