@@ -268,6 +268,10 @@ def run_finish(*, run: TrainingRun, exit_code: int, cancelled: bool = False) -> 
         if cancelled:
             raise JobCancelled()
         return {"run_id": run.pk, "status": "stopped"}
+    if cancelled:  # stopped on request but not cleanly (e.g. killed after the grace period)
+        TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.CANCELLED,
+                                                     log_tail=_tail(folder / "stdout.log"), **fields)
+        raise JobCancelled()
     if exit_code == EXIT_USER_ERROR and result.get("error"):
         error = result["error"]
     else:

@@ -2,7 +2,11 @@
 import argparse
 import sys
 
-from .loop import main
+from . import stop
+
+stop.install()  # before the heavy imports: an early cancel is still a clean stop
+
+from .loop import main  # noqa: E402
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m training.trainer", description="Refinery LoRA trainer")

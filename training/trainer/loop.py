@@ -6,13 +6,13 @@ import math
 import os
 import random
 import shutil
-import signal
 import time
 import traceback
 from pathlib import Path
 
 import torch
 
+from . import stop as stop_signals
 from .config import ConfigError, RunConfig
 from .data import DataError, batch_plan, collate_rows, encode_file, pack_rows, read_messages_jsonl
 
@@ -34,15 +34,14 @@ class RunLog:
 
 
 class StopFlag:
-    """SIGTERM/SIGINT → stop at the next step boundary with a checkpoint."""
+    """SIGTERM/SIGINT → stop at the next step boundary with a checkpoint (see ``stop.py``)."""
 
     def __init__(self):
-        self.stop = False
-        signal.signal(signal.SIGTERM, self._set)
-        signal.signal(signal.SIGINT, self._set)
+        stop_signals.install()
 
-    def _set(self, *_):
-        self.stop = True
+    @property
+    def stop(self) -> bool:
+        return stop_signals.requested()
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -167,7 +166,7 @@ def run_training(cfg: RunConfig) -> int:
               total_params=n_total, device=device, precision=precision, processes=world,
               eval_every=eval_every)
 
-    if eval_before is None:
+    if eval_before is None and not stop.stop:
         eval_before = evaluate("before")
         log.write("eval_before", **eval_before)
 

@@ -125,3 +125,36 @@ def test_kill_resume_stop_resume_then_registry_merge_and_serving(version, curato
     assert sample.origin == Sample.Origin.FEEDBACK and sample.collection == version.collection
     assert sample.messages[-1] == {"role": "assistant", "content": "Refinery code BLUE."}
     assert sample.meta["rating"] == "down" and sample.meta["adapter_id"] == adapter.pk
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_stop_while_loading_is_a_clean_stop(version):
+    """A cancel that arrives before the first step (the model is still loading) still ends cleanly."""
+    run = svc.run_create(dataset_version=version, config={**FAST_CONFIG, "max_steps": 3})
+    config = str(run.folder / "config.json").encode()
+
+    def stop_as_soon_as_started():
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            for d in os.listdir("/proc"):
+                if d.isdigit():
+                    try:
+                        cmd = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")
+                    except OSError:
+                        continue
+                    if b"training.trainer" in cmd and config in cmd:
+                        time.sleep(0.5)  # past interpreter start-up, inside the imports
+                        os.kill(int(d), signal.SIGTERM)
+                        return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=stop_as_soon_as_started, daemon=True)
+    t.start()
+    svc.run_execute_inline(run=run, progress_bar=False)
+    t.join()
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.CANCELLED and run.exit_code == 0
+    result = json.loads((run.folder / "result.json").read_text())
+    assert result["status"] == "stopped" and result["step"] == 0
+    assert not Adapter.objects.filter(run=run).exists()
