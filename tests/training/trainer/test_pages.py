@@ -136,3 +136,21 @@ def test_runs_api_validates_and_checks_roles(curator, annotator, version):
     assert r.status_code == 200 and r.json()["config"]["max_steps"] == 1 and r.json()["adapter_id"] is None
     assert api.post(f"/api/training-runs/{run.pk}/resume/").status_code == 400  # no checkpoint yet
     assert api_client_for(annotator).get("/api/training-runs/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_human_evaluation_form_validates_and_averages(curator_client, version, curator):
+    run = svc.run_create(dataset_version=version, user=curator, config={"max_steps": 1})
+    src = run.folder / "adapter"
+    src.mkdir()
+    (src / "adapter_config.json").write_text("{}")
+    adapter = svc.adapter_register(run=run, result={"adapter_path": str(src)})
+    url = reverse("training:adapter_detail", args=[adapter.pk])
+    form = {"prompt": "Colour of sky?", "response": "Refinery code BLUE.", "relevance": 5, "accuracy": 4, "fluency": 3}
+    assert curator_client.post(url, form).status_code == 302
+    assert curator_client.post(url, {**form, "relevance": 2, "accuracy": 2, "fluency": 5}).status_code == 302
+    r = curator_client.post(url, {**form, "fluency": 9}, follow=True)
+    assert b"fluency: a score from 1 to 5" in r.content
+    assert adapter.human_evals.count() == 2
+    page = curator_client.get(url).content.decode()
+    assert "3.5" in page and "3.0" in page and "4.0" in page  # relevance, accuracy, fluency means
