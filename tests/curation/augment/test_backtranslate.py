@@ -92,6 +92,7 @@ def test_http_backend_against_a_real_openai_compatible_server(monkeypatch):
             translator_from_spec(f"lm:openai:{url}#smollm2", cache=False).translate(["Hi"], src="en", tgt="zh")
     finally:
         server.shutdown()
+        server.server_close()  # stop accepting: the next request must fail fast
     with pytest.raises(GenerationError, match="unreachable"):
         translator_from_spec(f"lm:openai:{url}#smollm2", cache=False).translate(["Hi"], src="en", tgt="zh")
 
