@@ -200,7 +200,7 @@ def v_address_cn(text, m):
     start, end = m.start(), m.end()
     while start < end and text[start] in _ADDRESS_CN_TRIM:
         start += 1
-    prov = m.group("prov")
+    prov = m.groupdict().get("prov")  # only the province-led detector has this group
     rest = text[m.end("prov"):end] if prov else text[start:end]
     if prov and not _ADDRESS_UNIT_RE.search(rest):
         return None

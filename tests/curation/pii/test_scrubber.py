@@ -191,3 +191,11 @@ def test_ten_megabyte_text(structured):
     assert result.counts == {"PHONE": 1, "EMAIL": 1}
     assert result.text.startswith("start [PHONE_1]\n") and result.text.endswith("end [EMAIL_1]")
     assert len(result.text) == len(text) - len("13812345678") - len("jane@example.com") + len("[PHONE_1]") + len("[EMAIL_1]")
+
+
+def test_city_led_chinese_address_without_province_group():
+    """Regression: the city-led ADDRESS detector has no `prov` group (used to raise IndexError)."""
+    from curation.pii import PIIScrubber
+
+    out = PIIScrubber(mode="replace").scrub("住在北京市朝阳区建国路88号的张伟").text
+    assert "建国路88号" not in out and "[ADDRESS_1]" in out
