@@ -212,6 +212,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have their own `status` choices; give each choice set one stable enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": [("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed"), ("cancelled", "Cancelled")],  # jobs, pipeline/training runs
+        "SourceFileStatusEnum": [("ingested", "Ingested"), ("partial", "Partial"), ("error", "Error")],
+        "DocumentStatusEnum": [("active", "Active"), ("excluded", "Excluded")],
+        "DatasetVersionStatusEnum": [("building", "Building"), ("ready", "Ready"), ("failed", "Failed")],
+        "AdapterStatusEnum": [("ready", "Ready"), ("archived", "Archived")],
+        "AssignmentStatusEnum": [("pending", "Pending"), ("done", "Done"), ("skipped", "Skipped")],
+    },
 }
 
 LOGGING = {

@@ -5,6 +5,9 @@
 """
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication, get_authorization_header
 from rest_framework.response import Response
@@ -31,6 +34,14 @@ class BearerOrTokenAuthentication(TokenAuthentication):
         return self.authenticate_credentials(key)
 
 
+class BearerOrTokenScheme(OpenApiAuthenticationExtension):
+    target_class = BearerOrTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A curator's API token (also accepted as 'Token <key>')."}
+
+
 def _openai_error(message: str, code: int, kind: str = "invalid_request_error") -> Response:
     return Response({"error": {"message": message, "type": kind}}, status=code)
 
@@ -39,6 +50,8 @@ class ChatCompletionsView(APIView):
     authentication_classes = [BearerOrTokenAuthentication, SessionAuthentication]
     permission_classes = [IsCurator]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+                   summary="OpenAI-compatible chat completion (model: default, <collection>-a<N> or a base model)")
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         if data.get("stream"):
@@ -61,6 +74,7 @@ class ModelsView(APIView):
     authentication_classes = [BearerOrTokenAuthentication, SessionAuthentication]
     permission_classes = [IsCurator]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Models this server can answer with (OpenAI format)")
     def get(self, request):
         return Response({"object": "list", "data": served_models()})
 
