@@ -22,3 +22,33 @@ class DatasetVersionAdmin(admin.ModelAdmin):
 class EvaluationSetAdmin(admin.ModelAdmin):
     list_display = ("name", "n_items", "original_name", "created_at")
     readonly_fields = ("sha256", "n_items", "path", "original_name")
+
+
+# ---- training runs, adapters
+from refinery.admin import AuditedAdmin  # noqa: E402
+
+from .models import Adapter, HumanEvaluation, LayerImportance, TrainingRun  # noqa: E402
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(AuditedAdmin):
+    list_display = ("id", "dataset_version", "base_model", "status", "steps_done", "total_steps", "tokens_per_second", "created_at")
+    list_filter = ("status",)
+    raw_id_fields = ("dataset_version", "job")
+
+
+@admin.register(Adapter)
+class AdapterAdmin(AuditedAdmin):
+    list_display = ("collection", "number", "base_model", "method", "status", "promoted", "created_at")
+    list_filter = ("status", "promoted", "collection")
+
+
+@admin.register(HumanEvaluation)
+class HumanEvaluationAdmin(AuditedAdmin):
+    list_display = ("adapter", "relevance", "accuracy", "fluency", "created_by", "created_at")
+
+
+@admin.register(LayerImportance)
+class LayerImportanceAdmin(AuditedAdmin):
+    list_display = ("dataset_version", "base_model", "n_samples", "created_at")
+    raw_id_fields = ("dataset_version", "job")
