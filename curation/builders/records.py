@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from curation.ingest.encoding import decode_text
-
-CSV_DELIMITERS = ",;\t|"
+from curation.ingest.readers.records import CSV_DELIMITERS, iter_jsonl
 
 
 class RecordsError(ValueError):
@@ -20,15 +18,9 @@ def iter_records(data: bytes, fmt: str) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each jsonl line / csv row; raises RecordsError naming the bad line."""
     text, _ = decode_text(data)
     if fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordsError(f"line {number}: invalid JSON: {exc.msg}") from None
-            if not isinstance(record, dict):
-                raise RecordsError(f"line {number}: expected a JSON object")
+        for number, record, error in iter_jsonl(text):
+            if error:
+                raise RecordsError(f"line {number}: {error}")
             yield number, record
     elif fmt == "csv":
         try:

@@ -29,21 +29,33 @@ def _add(result: ReadResult, record: dict, line: int) -> None:
         result.documents.append(ParsedDocument(text=payload, record_index=line, **extra))
 
 
-def read_jsonl(data: bytes, name: str) -> ReadResult:
-    text, encoding = decode_text(data)
-    result = ReadResult(encoding=encoding)
+def iter_jsonl(text: str):
+    """``(line number, record, None)`` per JSON-object line, or ``(line number, None, error)``.
+
+    The one JSONL line reader of curation (ingest, template builders); blank lines are skipped.
+    """
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            result.line_errors.append((number, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            yield number, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
             continue
         if not isinstance(record, dict):
-            result.line_errors.append((number, f"expected a JSON object, got {type(record).__name__}"))
+            yield number, None, f"expected a JSON object, got {type(record).__name__}"
             continue
-        _add(result, record, number)
+        yield number, record, None
+
+
+def read_jsonl(data: bytes, name: str) -> ReadResult:
+    text, encoding = decode_text(data)
+    result = ReadResult(encoding=encoding)
+    for number, record, error in iter_jsonl(text):
+        if error:
+            result.line_errors.append((number, error))
+        else:
+            _add(result, record, number)
     return result
 
 
