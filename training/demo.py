@@ -18,8 +18,12 @@ def _load_datasets(stdout, users) -> None:
     collection = Collection.objects.filter(name="demo").first()
     if collection is None or DatasetVersion.objects.filter(collection=collection).exists():
         return
+    from curation.selectors import pipeline_run_latest
+
+    # Built from the demo pipeline run's output when there is one (PII scrubbed, duplicates dropped).
+    spec = {"pipeline_run": "latest"} if pipeline_run_latest(collection=collection) else {}
     try:
-        version = dataset_version_create(collection=collection, spec={}, user=users.get("curator"),
+        version = dataset_version_create(collection=collection, spec=spec, user=users.get("curator"),
                                          notes="Demo version created by bootstrap.")
     except DatasetError as exc:
         stdout.write(f"- datasets: no demo version ({exc})")

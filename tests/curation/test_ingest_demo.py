@@ -50,4 +50,10 @@ def test_demo_loads_once_with_every_kind_of_file(curator):
     demo.load(again, {"curator": curator})
     assert "14 already present" in again.getvalue()
     assert (SourceFile.objects.count(), docs.count(), samples.count()) == counts
+    # one run of the default pipeline (dashboards have data); a second load starts no new run
+    from curation.models import PipelineRun
+
+    run = PipelineRun.objects.get(collection=coll)
+    assert run.status == PipelineRun.Status.SUCCEEDED and run.rejections.exists()
+    assert "demo pipeline run" in out.getvalue() and "demo pipeline run" not in again.getvalue()
     assert Collection.objects.filter(name="demo").count() == 1
