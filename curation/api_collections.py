@@ -130,6 +130,17 @@ class SourceFileViewSet(viewsets.ReadOnlyModelViewSet):
         return qs
 
 
+def _collection_param(params) -> tuple[Collection | None, bool]:
+    """The ``?collection=<id>`` filter: (collection or None, True when the id names no collection)."""
+    value = params.get("collection")
+    if not value:
+        return None, False
+    if not value.isdigit():
+        raise ValidationError({"collection": "must be a collection id"})
+    collection = Collection.objects.filter(pk=value).first()
+    return collection, collection is None
+
+
 @extend_schema_view(list=extend_schema(parameters=[
     _COLLECTION,
     OpenApiParameter("q", OpenApiTypes.STR, description="Full-text search (all terms must match)"),
@@ -144,13 +155,9 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         p = self.request.query_params
-        collection = None
-        if p.get("collection"):
-            if not p["collection"].isdigit():
-                raise ValidationError({"collection": "must be a collection id"})
-            collection = Collection.objects.filter(pk=p["collection"]).first()
-            if collection is None:
-                return Document.objects.none()
+        collection, unknown = _collection_param(p)
+        if unknown:
+            return Document.objects.none()
         source_file = p.get("source_file", "")
         if source_file and not source_file.isdigit():
             raise ValidationError({"source_file": "must be a source file id"})
@@ -184,13 +191,9 @@ class SampleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self):
         p = self.request.query_params
-        collection = None
-        if p.get("collection"):
-            if not p["collection"].isdigit():
-                raise ValidationError({"collection": "must be a collection id"})
-            collection = Collection.objects.filter(pk=p["collection"]).first()
-            if collection is None:
-                return Sample.objects.none()
+        collection, unknown = _collection_param(p)
+        if unknown:
+            return Sample.objects.none()
         return selectors.sample_list(user=self.request.user, collection=collection, q=p.get("q", ""),
                                      origin=p.get("origin", ""), language=p.get("language", ""),
                                      intent=p.get("intent", ""))
