@@ -25,16 +25,13 @@ from .ingest.services import (
     ingest_upload_start,
     source_file_path,
 )
-from .models import Collection, Document, Sample, SourceFile
+from .views_common import collection_or_404
+from .models import Document, Sample, SourceFile
 
 PAGE_SIZE = 25
 
 
-def _collection(request, pk: int) -> Collection:
-    try:
-        return selectors.collection_get(user=request.user, pk=pk)
-    except Collection.DoesNotExist:
-        raise Http404("No such collection") from None
+_collection = collection_or_404
 
 
 @role_required(CURATOR)

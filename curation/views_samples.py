@@ -24,17 +24,13 @@ from .builders.services import (
 )
 from .builders.templates import TemplateError, TemplateSpec
 from .generation import GenerationError
-from .ingest import selectors as ingest_selectors
-from .models import Collection, InstructionTemplate, Sample
+from .views_common import collection_or_404
+from .models import InstructionTemplate, Sample
 
 PAGE_SIZE = 25
 
 
-def _collection(request, pk: int) -> Collection:
-    try:
-        return ingest_selectors.collection_get(user=request.user, pk=pk)
-    except Collection.DoesNotExist:
-        raise Http404("No such collection") from None
+_collection = collection_or_404
 
 
 # ------------------------------------------------------------------------------------ sample browser

@@ -16,15 +16,14 @@ from refinery.roles import CURATOR, role_required
 
 from . import selectors
 from . import services_steps as services
-from .models import Collection, Document, GlossaryTerm
+from .models import Document, GlossaryTerm
 from .pipeline.steps.quality import QualityFilter
+from .views_common import collection_or_404
 
 PAGE_SIZE = 25
 MAX_GLOSSARY_UPLOAD = 5 * 1024 * 1024
 
 
-def _collection(pk: int) -> Collection:
-    return get_object_or_404(Collection, pk=pk)
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
@@ -37,7 +36,7 @@ def _errors(exc: ValidationError) -> dict[str, str]:
 @role_required(CURATOR)
 @require_http_methods(["GET", "POST"])
 def glossary(request, pk: int):
-    collection = _collection(pk)
+    collection = collection_or_404(request, pk)
     form = {"canonical": "", "variants": "", "synonyms": "", "note": ""}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -64,7 +63,7 @@ def glossary(request, pk: int):
 @role_required(CURATOR)
 @require_http_methods(["GET", "POST"])
 def glossary_term_edit(request, pk: int, term_id: int):
-    collection = _collection(pk)
+    collection = collection_or_404(request, pk)
     term = get_object_or_404(GlossaryTerm, pk=term_id, collection=collection)
     form = {"canonical": term.canonical, "variants": ", ".join(term.variants),
             "synonyms": ", ".join(term.synonyms), "note": term.note}
@@ -86,7 +85,7 @@ def glossary_term_edit(request, pk: int, term_id: int):
 @role_required(CURATOR)
 @require_POST
 def glossary_term_delete(request, pk: int, term_id: int):
-    collection = _collection(pk)
+    collection = collection_or_404(request, pk)
     term = get_object_or_404(GlossaryTerm, pk=term_id, collection=collection)
     name = term.canonical
     services.glossary_term_delete(term=term)
@@ -96,7 +95,7 @@ def glossary_term_delete(request, pk: int, term_id: int):
 
 @role_required(CURATOR)
 def glossary_export(request, pk: int):
-    collection = _collection(pk)
+    collection = collection_or_404(request, pk)
     body = json.dumps(services.glossary_export(collection=collection), ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{collection.name}-glossary.json"'
@@ -106,7 +105,7 @@ def glossary_export(request, pk: int):
 @role_required(CURATOR)
 @require_POST
 def glossary_import(request, pk: int):
-    collection = _collection(pk)
+    collection = collection_or_404(request, pk)
     upload = request.FILES.get("file")
     if upload is None:
         messages.error(request, "Choose a JSON file to import.")
@@ -125,7 +124,7 @@ def glossary_import(request, pk: int):
 # ------------------------------------------------------------------------------------ quality classifier
 @role_required(CURATOR)
 def quality_classifier(request, pk: int):
-    collection = _collection(pk)
+    collection = collection_or_404(request, pk)
     label = request.GET.get("label", "")
     if label not in ("", "accepted", "rejected", "unlabelled"):
         label = ""
@@ -149,7 +148,7 @@ def quality_classifier(request, pk: int):
 @role_required(CURATOR)
 @require_POST
 def quality_label(request, pk: int, doc_id: int):
-    collection = _collection(pk)
+    collection = collection_or_404(request, pk)
     doc = get_object_or_404(Document, pk=doc_id, collection=collection)
     try:
         example = services.quality_example_set(document=doc, label=request.POST.get("label", ""))
@@ -164,7 +163,7 @@ def quality_label(request, pk: int, doc_id: int):
 @role_required(CURATOR)
 @require_POST
 def quality_train(request, pk: int):
-    collection = _collection(pk)
+    collection = collection_or_404(request, pk)
     try:
         clf = services.quality_classifier_train(collection=collection)
     except ValidationError as exc:
