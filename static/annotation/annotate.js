@@ -81,4 +81,5 @@
     }));
     render();
   });
+  form.dataset.ready = "1";  // shortcuts are live (browser tests wait for this)
 })();

@@ -18,7 +18,7 @@ def test_annotator_labels_three_items_with_keyboard_and_inline_edit(page, curato
     browser_login(page, "annotator1")
     page.wait_for_url("**/annotation/")
     page.click("text=Start labelling")
-    page.wait_for_selector("#label-form")
+    page.wait_for_selector("#label-form[data-ready]")
     assert page.is_visible("text=What helps with symptom 0?")
 
     # item 1: keyboard only — 4, 5, 3 for the ratings, "a" accept, Ctrl+Enter submit
@@ -27,12 +27,14 @@ def test_annotator_labels_three_items_with_keyboard_and_inline_edit(page, curato
     assert page.is_checked('input[name="decision"][value="accept"]')
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("text=What helps with symptom 1?")
+    page.wait_for_selector("#label-form[data-ready]")
     assert "1 / 3 done" in page.inner_text("#progress-text")
 
     # item 2: submit incomplete → server-side validation, nothing stored; then edit the response inline
     page.keyboard.press("5")
     page.click("#submit-label")
     page.wait_for_selector("text=Please fix the fields marked below.")
+    page.wait_for_selector("#label-form[data-ready]")
     assert page.is_visible("text=This field is required.")
     assert Annotation.objects.count() == 1
     page.check('input[name="relevance"][value="5"]')
@@ -44,6 +46,7 @@ def test_annotator_labels_three_items_with_keyboard_and_inline_edit(page, curato
     page.fill("textarea[name=edited_response]", "Rest, fluids, and see a doctor if it lasts.")
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("text=What helps with symptom 2?")
+    page.wait_for_selector("#label-form[data-ready]")
 
     # item 3: mouse, reject
     for name, value in (("relevance", "2"), ("accuracy", "1"), ("fluency", "3"), ("decision", "reject")):
