@@ -16,6 +16,12 @@ Metrics
 - ``bootstrap_ci``        — percentile CIs by resampling items (vectorised: per-item sufficient
                             statistics times a matrix of bootstrap weights)
 - ``item_agreement``      — per item agreement 0–1 (the review gate compares it with the threshold)
+- ``span_f1``             — entity spans: pairwise span-level F1 (exact / partial overlap), pooled
+- ``char_runs`` / ``char_agreement`` — entity spans at character level (label or O): α, κ per pair
+- ``span_consensus``      — the spans a majority of annotators marked exactly (adjudication proposal)
+
+``unit_weights`` (alpha, kappa, percent agreement, per label, vs consensus): row r stands for that
+many identical units — how the character-level span ratings stay small (one row per run).
 
 Undefined cases: when the expected disagreement is zero (everyone used a single category) the
 chance-corrected coefficients are 0/0; we return 1.0 if the observed disagreement is zero too
@@ -124,14 +130,17 @@ def _chance_corrected(observed: float, expected: float) -> float:
 
 
 # ------------------------------------------------------------------------------------ the metrics
-def percent_agreement(R: np.ndarray, K: int | None = None) -> float:
+def percent_agreement(R: np.ndarray, K: int | None = None, *, unit_weights: np.ndarray | None = None) -> float:
     K = _n_categories(R, K)
     c = category_counts(R, K)
     m = c.sum(1)
     ok = m >= 2
     if not ok.any():
         return float("nan")
-    return float(((c[ok] * (c[ok] - 1)).sum(1) / (m[ok] * (m[ok] - 1))).mean())
+    per_unit = (c[ok] * (c[ok] - 1)).sum(1) / (m[ok] * (m[ok] - 1))
+    if unit_weights is None:
+        return float(per_unit.mean())
+    return float(np.average(per_unit, weights=np.asarray(unit_weights, dtype=np.float64)[ok]))
 
 
 def item_agreement(R: np.ndarray, K: int | None = None, *, level: str = "nominal") -> np.ndarray:
@@ -157,9 +166,11 @@ def item_agreement(R: np.ndarray, K: int | None = None, *, level: str = "nominal
     return out
 
 
-def confusion(a: np.ndarray, b: np.ndarray, K: int) -> np.ndarray:
+def confusion(a: np.ndarray, b: np.ndarray, K: int, *, unit_weights: np.ndarray | None = None) -> np.ndarray:
     mask = (a >= 0) & (b >= 0)
-    return np.bincount(a[mask].astype(np.int64) * K + b[mask], minlength=K * K).reshape(K, K).astype(np.float64)
+    w = None if unit_weights is None else np.asarray(unit_weights, dtype=np.float64)[mask]
+    return np.bincount(a[mask].astype(np.int64) * K + b[mask], weights=w,
+                       minlength=K * K).reshape(K, K).astype(np.float64)
 
 
 def _kappa_from_confusion(O: np.ndarray, W: np.ndarray) -> float:
@@ -193,14 +204,14 @@ def level_kappa_weights(level: str) -> str | None:
 
 
 def pairwise_cohen(R: np.ndarray, K: int | None = None, *, weights: str | None = None,
-                   names: Sequence | None = None) -> dict[tuple, float]:
+                   names: Sequence | None = None, unit_weights: np.ndarray | None = None) -> dict[tuple, float]:
     """{(name_a, name_b): kappa} for every annotator pair with at least one common item."""
     K = _n_categories(R, K)
     names = list(range(R.shape[1])) if names is None else list(names)
     W = kappa_weights(K, weights)
     out = {}
     for i, j in combinations(range(R.shape[1]), 2):
-        O = confusion(R[:, i], R[:, j], K)
+        O = confusion(R[:, i], R[:, j], K, unit_weights=unit_weights)
         if O.sum() > 0:
             out[(names[i], names[j])] = _kappa_from_confusion(O, W)
     return out
@@ -227,7 +238,8 @@ def _fleiss_from_counts(c: np.ndarray, n: int) -> float:
     return _chance_corrected(1.0 - P_bar, 1.0 - P_e)
 
 
-def coincidence(R: np.ndarray, K: int | None = None, counts: np.ndarray | None = None) -> np.ndarray:
+def coincidence(R: np.ndarray, K: int | None = None, counts: np.ndarray | None = None, *,
+                unit_weights: np.ndarray | None = None) -> np.ndarray:
     """Krippendorff's K×K coincidence matrix over the items with ≥ 2 labels."""
     K = _n_categories(R, K)
     c = category_counts(R, K) if counts is None else counts
@@ -235,6 +247,8 @@ def coincidence(R: np.ndarray, K: int | None = None, counts: np.ndarray | None =
     ok = m >= 2
     c = c[ok]
     w = 1.0 / (m[ok] - 1.0)
+    if unit_weights is not None:
+        w = w * np.asarray(unit_weights, dtype=np.float64)[ok]
     return (c * w[:, None]).T @ c - np.diag((c * w[:, None]).sum(0))
 
 
@@ -250,28 +264,29 @@ def _alpha_from_coincidence(O: np.ndarray, level: str, values: np.ndarray | None
 
 
 def krippendorff_alpha(R: np.ndarray, K: int | None = None, *, level: str = "nominal",
-                       values: Sequence | None = None) -> float:
+                       values: Sequence | None = None, unit_weights: np.ndarray | None = None) -> float:
     """Krippendorff's alpha. ``values``: the numeric value of each category (interval level)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     K = _n_categories(R, K)
     vals = None if values is None else np.asarray(values, dtype=np.float64)
-    return _alpha_from_coincidence(coincidence(R, K), level, vals)
+    return _alpha_from_coincidence(coincidence(R, K, unit_weights=unit_weights), level, vals)
 
 
-def per_label_agreement(R: np.ndarray, K: int | None = None) -> list[dict]:
+def per_label_agreement(R: np.ndarray, K: int | None = None, *, unit_weights: np.ndarray | None = None) -> list[dict]:
     """Per category: alpha of the binary "this label or not" rating, and its share of all labels.
 
     The 2×2 coincidence matrices of all K binarisations come from the count matrix in one pass.
     """
     K = _n_categories(R, K)
     c = category_counts(R, K)
+    uw = np.ones(len(c)) if unit_weights is None else np.asarray(unit_weights, dtype=np.float64)
     m = c.sum(1)
-    total = c.sum()
-    shares = c.sum(0) / total if total else np.full(K, np.nan)
+    total = (c * uw[:, None]).sum()
+    shares = (c * uw[:, None]).sum(0) / total if total else np.full(K, np.nan)
     ok = m >= 2
     c, m = c[ok], m[ok][:, None]
-    w = 1.0 / (m - 1.0)
+    w = uw[ok][:, None] / (m - 1.0)
     o11 = (c * (c - 1) * w).sum(0)
     o00 = ((m - c) * (m - c - 1) * w).sum(0)
     o01 = ((m - c) * c * w).sum(0)
@@ -338,7 +353,7 @@ def leave_one_out_consensus(R: np.ndarray, K: int | None = None) -> np.ndarray:
 
 
 def annotator_vs_consensus(R: np.ndarray, K: int | None = None, *, weights: str | None = None,
-                           names: Sequence | None = None) -> dict[Any, dict]:
+                           names: Sequence | None = None, unit_weights: np.ndarray | None = None) -> dict[Any, dict]:
     """Each annotator against the majority of the *other* annotators (ties left out)."""
     K = _n_categories(R, K)
     names = list(range(R.shape[1])) if names is None else list(names)
@@ -346,7 +361,7 @@ def annotator_vs_consensus(R: np.ndarray, K: int | None = None, *, weights: str 
     W = kappa_weights(K, weights)
     out = {}
     for j in range(R.shape[1]):
-        O = confusion(R[:, j], cons[:, j], K)
+        O = confusion(R[:, j], cons[:, j], K, unit_weights=unit_weights)
         n = int(O.sum())
         out[names[j]] = {"n": n, "kappa": _kappa_from_confusion(O, W) if n else float("nan"),
                          "accuracy": float(np.trace(O) / n) if n else float("nan")}
@@ -420,6 +435,177 @@ def bootstrap_ci(R: np.ndarray, K: int | None = None, *, metric: str = "krippend
         return float("nan"), float("nan")
     lo, hi = np.quantile(arr, [(1 - ci) / 2, 1 - (1 - ci) / 2])
     return float(lo), float(hi)
+
+
+# ------------------------------------------------------------------------------------ entity spans
+# Spans are compared the way NER annotation tools report agreement:
+#
+# - span-level F1 between two annotators on an item: F1 = 2·matched / (n_a + n_b), symmetric, so
+#   neither annotator is the reference. ``exact``: same start, end and label; ``partial``: same label
+#   and overlapping characters, matched one to one (a maximum matching, so one long span cannot
+#   match three short ones). Pooled ("micro") over every annotator pair and item: 2·Σmatched / Σ(n_a + n_b);
+#   per pair pooled over the pair's common items. Undefined (NaN) when neither marked any span.
+# - character level: every character gets its entity label or O, and the generic coefficients
+#   (Cohen's κ per pair, Krippendorff's α) run on that. An item's characters fall into runs that
+#   every annotator labelled the same way (boundaries only at span starts and ends), so each run is
+#   one row weighted by its length: exact, and O(spans) instead of O(characters). Where one
+#   annotator's spans overlap, a character takes the label of the span starting first (the longer on
+#   equal starts). An annotator who did not label the item is missing data for all its characters.
+SPAN_MODES = ("exact", "partial")
+SpanKey = tuple  # (start, end, label)
+
+
+def span_keys(spans: Iterable[dict] | None) -> list[SpanKey]:
+    """[{start, end, label, …}] → sorted distinct (start, end, label) tuples."""
+    return sorted({(int(s["start"]), int(s["end"]), str(s["label"])) for s in spans or []})
+
+
+def span_matches(a: Sequence[SpanKey], b: Sequence[SpanKey], *, mode: str = "exact") -> list[tuple[int, int]]:
+    """Index pairs (i in a, j in b) of matched spans, one to one."""
+    if mode == "exact":
+        pos = {s: j for j, s in enumerate(b)}
+        return [(i, pos[s]) for i, s in enumerate(a) if s in pos]
+    if mode != "partial":
+        raise ValueError(f"mode must be one of {', '.join(SPAN_MODES)}, got {mode!r}")
+    if not a or not b:
+        return []
+    # candidates: same label, overlapping characters (small lists: plain Python beats numpy here)
+    cand = [[j for j, t in enumerate(b) if t[2] == s[2] and s[0] < t[1] and t[0] < s[1]] for s in a]
+    used = [j for c in cand for j in c]
+    if all(len(c) <= 1 for c in cand) and len(used) == len(set(used)):  # nothing to choose
+        return [(i, c[0]) for i, c in enumerate(cand) if c]
+    from scipy.optimize import linear_sum_assignment
+
+    ok = np.zeros((len(a), len(b)), dtype=bool)
+    for i, c in enumerate(cand):
+        ok[i, c] = True
+    rows, cols = linear_sum_assignment(ok, maximize=True)  # maximum matching on the overlap graph
+    return [(int(i), int(j)) for i, j in zip(rows, cols) if ok[i, j]]
+
+
+def _f1(matched: float, total: float) -> float:
+    return 2.0 * matched / total if total > 0 else float("nan")
+
+
+def span_f1(spans_by_item: dict[Any, dict[Any, Sequence[SpanKey]]], *, mode: str = "exact") -> dict:
+    """Pairwise span F1 between annotators.
+
+    ``spans_by_item``: item → {annotator → its (start, end, label) spans on the item} (an annotator
+    who labelled the item but marked nothing has an empty list). Returns
+    ``{"f1": pooled over pairs and items, "pairs": {(a, b): F1 over their common items},
+    "per_label": {label: pooled F1}, "per_item": {item: mean F1 over its pairs, 1.0 where a pair
+    both marked nothing}, "n_pairs": annotator-pair comparisons}``.
+    """
+    pair_counts: dict[tuple, list[float]] = {}
+    label_counts: dict[str, list[float]] = {}
+    per_item: dict[Any, float] = {}
+    matched_all = total_all = 0.0
+    n_pairs = 0
+    for item, by_ann in spans_by_item.items():
+        anns = sorted(by_ann, key=str)
+        scores = []
+        for a, b in combinations(anns, 2):
+            sa, sb = list(by_ann[a]), list(by_ann[b])
+            pairs = span_matches(sa, sb, mode=mode)
+            m, t = len(pairs), len(sa) + len(sb)
+            scores.append(_f1(m, t) if t else 1.0)
+            pc = pair_counts.setdefault((a, b), [0.0, 0.0])
+            pc[0] += m
+            pc[1] += t
+            matched_all += m
+            total_all += t
+            n_pairs += 1
+            for i, _j in pairs:
+                label_counts.setdefault(sa[i][2], [0.0, 0.0])[0] += 1
+            for s in sa + sb:
+                label_counts.setdefault(s[2], [0.0, 0.0])[1] += 1
+        if scores:
+            per_item[item] = float(np.mean(scores))
+    return {"f1": _f1(matched_all, total_all), "n_pairs": n_pairs,
+            "pairs": {k: _f1(*v) for k, v in pair_counts.items()},
+            "per_label": {k: _f1(*v) for k, v in sorted(label_counts.items())},
+            "per_item": per_item}
+
+
+@dataclass
+class CharRuns:
+    """Character-level ratings as weighted runs: row r stands for ``weights[r]`` characters."""
+    data: np.ndarray          # (n_runs, n_annotators) codes: 0 = O, k = categories[k]; -1 = missing
+    weights: np.ndarray       # characters per run
+    items: np.ndarray         # the item each run belongs to
+    annotators: list          # column order
+    categories: list          # ["O", label, …]
+
+    def expand(self) -> np.ndarray:
+        """One row per character (for cross-checks against per-character libraries)."""
+        return np.repeat(self.data, self.weights.astype(np.int64), axis=0)
+
+
+def char_runs(spans_by_item: dict[Any, dict[Any, Sequence[SpanKey]]], labels: Sequence[str],
+              lengths: dict[Any, int] | None = None) -> CharRuns:
+    """Character-level rating runs. ``lengths``: item → text length in characters (code points);
+    unknown items end at their last marked character. Labels not in ``labels`` get codes after them."""
+    cats = ["O", *labels]
+    code = {lab: k for k, lab in enumerate(cats) if k}
+    anns = sorted({a for by_ann in spans_by_item.values() for a in by_ann}, key=str)
+    col = {a: j for j, a in enumerate(anns)}
+    blocks, weights, owners = [], [], []
+    for item, by_ann in spans_by_item.items():
+        ends = [s[1] for spans in by_ann.values() for s in spans]
+        n = max([int((lengths or {}).get(item) or 0), *ends, 0])
+        if n == 0 or not by_ann:
+            continue
+        cuts = np.unique(np.clip(np.array([0, n, *[x for spans in by_ann.values() for s in spans for x in s[:2]]],
+                                          dtype=np.int64), 0, n))
+        R = np.full((len(cuts) - 1, len(anns)), MISSING, dtype=np.int32)
+        for a, spans in by_ann.items():
+            colvals = np.zeros(len(cuts) - 1, dtype=np.int32)
+            # paint the lowest-priority span first: the span starting first (longer on ties) ends on top
+            for s, e, lab in sorted(spans, key=lambda t: (t[0], -t[1]), reverse=True):
+                if lab not in code:
+                    code[lab] = len(cats)
+                    cats.append(lab)
+                lo, hi = np.searchsorted(cuts, [s, e])
+                colvals[lo:hi] = code[lab]
+            R[:, col[a]] = colvals
+        blocks.append(R)
+        weights.append(np.diff(cuts))
+        owners.extend([item] * (len(cuts) - 1))
+    if not blocks:
+        return CharRuns(np.zeros((0, len(anns)), dtype=np.int32), np.zeros(0), np.zeros(0, dtype=object), anns, cats)
+    return CharRuns(np.vstack(blocks), np.concatenate(weights).astype(np.float64), np.array(owners, dtype=object),
+                    anns, cats)
+
+
+def char_agreement(runs: CharRuns, names: Sequence | None = None) -> dict:
+    """Character-level coefficients (NaN where undefined): Krippendorff's α over every character
+    and over the characters at least one annotator marked, Cohen's κ per pair, observed agreement."""
+    R, w, K = runs.data, runs.weights, len(runs.categories)
+    names = list(runs.annotators) if names is None else list(names)
+    marked = (R > 0).any(1)
+    return {
+        "alpha": krippendorff_alpha(R, K, unit_weights=w),
+        "alpha_marked": krippendorff_alpha(R[marked], K, unit_weights=w[marked]),
+        "cohen": pairwise_cohen(R, K, names=names, unit_weights=w),
+        "percent_agreement": percent_agreement(R, K, unit_weights=w),
+    }
+
+
+def span_consensus(span_lists: Sequence[Sequence[dict]], *, n_annotators: int | None = None) -> list[dict]:
+    """The spans more than half of the annotators marked exactly (same start, end, label).
+
+    ``span_lists``: one list of span dicts per annotator (empty when they marked nothing). Each
+    consensus span is the first annotator's dict (it keeps ``text``) plus ``votes``.
+    """
+    n = len(span_lists) if n_annotators is None else n_annotators
+    votes: dict[SpanKey, int] = {}
+    first: dict[SpanKey, dict] = {}
+    for spans in span_lists:
+        own = {(int(d["start"]), int(d["end"]), str(d["label"])): d for d in spans or []}  # one vote each
+        for key, d in own.items():
+            votes[key] = votes.get(key, 0) + 1
+            first.setdefault(key, d)
+    return [{**first[k], "votes": v} for k, v in sorted(votes.items()) if 2 * v > n]
 
 
 # ------------------------------------------------------------------------------------- reports

@@ -1,0 +1,125 @@
+"""Entity spans: span F1, character-level agreement, consensus (pure functions)."""
+import math
+
+import krippendorff
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from annotation import agreement as A
+
+
+# ------------------------------------------------------------------------------------ span F1
+def test_span_f1_exact_and_partial_by_hand():
+    data = {
+        "doc1": {"a": [(0, 5, "PER"), (10, 12, "LOC")], "b": [(0, 5, "PER"), (9, 12, "LOC")], "c": []},
+        "doc2": {"a": [(3, 6, "PER")], "b": []},
+        "doc3": {"a": [], "b": []},  # both marked nothing: agreement 1 for the item, nothing to pool
+    }
+    exact = A.span_f1(data, mode="exact")
+    # matched / spans per pair: doc1 a-b 1/4, a-c 0/2, b-c 0/2; doc2 a-b 0/1 → 2·1 / 9
+    assert exact["f1"] == pytest.approx(2 / 9)
+    assert exact["pairs"] == pytest.approx({("a", "b"): 2 * 1 / 5, ("a", "c"): 0.0, ("b", "c"): 0.0})
+    assert exact["per_item"] == pytest.approx({"doc1": (0.5 + 0 + 0) / 3, "doc2": 0.0, "doc3": 1.0})
+    assert exact["per_label"] == pytest.approx({"LOC": 0.0, "PER": 2 * 1 / 5})
+    partial = A.span_f1(data, mode="partial")  # 9–12 overlaps 10–12 with the same label
+    assert partial["f1"] == pytest.approx(2 * 2 / 9)
+    assert partial["per_label"]["LOC"] == pytest.approx(2 * 1 / 4)
+    assert math.isnan(A.span_f1({"x": {"a": [], "b": []}})["f1"])
+
+
+def test_partial_match_is_one_to_one_and_needs_the_same_label():
+    long, shorts = [(0, 30, "PER")], [(0, 5, "PER"), (10, 15, "PER"), (20, 25, "PER")]
+    assert len(A.span_matches(long, shorts, mode="partial")) == 1
+    assert A.span_matches([(0, 5, "PER")], [(0, 5, "ORG")], mode="partial") == []
+    assert A.span_matches([(0, 5, "PER")], [(5, 9, "PER")], mode="partial") == []  # touching is not overlapping
+    # a greedy pass would pair a0 with b0 and leave a1 unmatched; the maximum matching pairs both
+    a, b = [(0, 10, "X"), (8, 9, "X")], [(5, 9, "X"), (9, 12, "X")]
+    assert len(A.span_matches(a, b, mode="partial")) == 2
+    with pytest.raises(ValueError, match="mode"):
+        A.span_matches(a, b, mode="fuzzy")
+
+
+# ------------------------------------------------------------------------------- character level
+def _per_character(data, labels, lengths):
+    """Independent reference: one row per character, spans painted so the first-starting one wins."""
+    anns = sorted({a for by in data.values() for a in by})
+    code = {lab: k + 1 for k, lab in enumerate(labels)}
+    rows = []
+    for item, by in data.items():
+        block = np.full((lengths[item], len(anns)), -1)
+        for a, spans in by.items():
+            col = np.zeros(lengths[item], dtype=int)
+            for s, e, lab in sorted(spans, key=lambda t: (t[0], -t[1]), reverse=True):
+                col[s:e] = code[lab]
+            block[:, anns.index(a)] = col
+        rows.append(block)
+    return np.vstack(rows), anns
+
+
+def _random_spans(rng, n_items=40, annotators="abcd", labels=("PER", "ORG", "LOC")):
+    data, lengths = {}, {}
+    for i in range(n_items):
+        n = int(rng.integers(20, 120))
+        lengths[i] = n
+        truth = []
+        for _ in range(int(rng.integers(0, 5))):
+            s = int(rng.integers(0, n - 5))
+            truth.append((s, s + int(rng.integers(1, 5)), str(rng.choice(labels))))
+        by = {}
+        for a in annotators:
+            if rng.random() < 0.2:
+                continue  # did not label this item
+            spans = [t for t in truth if rng.random() < 0.8]
+            if rng.random() < 0.3:  # a boundary or label slip, sometimes overlapping another span
+                s = int(rng.integers(0, n - 6))
+                spans.append((s, s + int(rng.integers(1, 6)), str(rng.choice(labels))))
+            by[a] = spans
+        if by:
+            data[i] = by
+    return data, lengths
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_character_level_matches_krippendorff_and_sklearn_per_character(seed):
+    rng = np.random.default_rng(seed)
+    labels = ("PER", "ORG", "LOC")
+    data, lengths = _random_spans(rng)
+    runs = A.char_runs(data, labels, lengths)
+    X, anns = _per_character(data, labels, lengths)
+    assert runs.annotators == anns and runs.weights.sum() == len(X) and len(runs.data) < len(X) / 4
+    assert (runs.expand() == X).all()
+    got = A.char_agreement(runs)
+    ref = krippendorff.alpha(reliability_data=np.where(X < 0, np.nan, X).T.astype(float),
+                             level_of_measurement="nominal", value_domain=list(range(4)))
+    assert got["alpha"] == pytest.approx(ref, abs=1e-9)
+    marked = (X > 0).any(1)
+    ref_marked = krippendorff.alpha(reliability_data=np.where(X[marked] < 0, np.nan, X[marked]).T.astype(float),
+                                    level_of_measurement="nominal", value_domain=list(range(4)))
+    assert got["alpha_marked"] == pytest.approx(ref_marked, abs=1e-9)
+    assert len(got["cohen"]) == 6
+    for (a, b), kappa in got["cohen"].items():
+        i, j = anns.index(a), anns.index(b)
+        both = (X[:, i] >= 0) & (X[:, j] >= 0)
+        assert kappa == pytest.approx(cohen_kappa_score(X[both, i], X[both, j], labels=list(range(4))), abs=1e-9)
+    per = A.per_label_agreement(runs.data, 4, unit_weights=runs.weights)
+    for d, ref_d in zip(per, A.per_label_agreement(X, 4)):
+        assert d["share"] == pytest.approx(ref_d["share"]) and d["alpha"] == pytest.approx(ref_d["alpha"], nan_ok=True)
+
+
+def test_character_level_overlaps_missing_annotators_and_unknown_length():
+    data = {1: {"a": [(2, 8, "ORG"), (0, 4, "PER")], "b": [(0, 4, "PER"), (4, 8, "ORG")]},
+            2: {"a": [(1, 3, "PER")]}}
+    runs = A.char_runs(data, ["PER", "ORG"], {1: 10})
+    # item 1: a's PER (starts first) wins on 2–4; item 2 has no length: it ends at its last span
+    assert runs.expand()[:, 0].tolist() == [1, 1, 1, 1, 2, 2, 2, 2, 0, 0] + [0, 1, 1]
+    assert runs.expand()[:, 1].tolist() == [1, 1, 1, 1, 2, 2, 2, 2, 0, 0] + [-1, -1, -1]
+    assert A.char_agreement(runs)["alpha"] == 1.0
+
+
+def test_span_consensus_is_a_strict_majority_of_annotators():
+    alice, paris = {"start": 0, "end": 5, "label": "PER", "text": "Alice"}, {"start": 9, "end": 14, "label": "LOC"}
+    assert A.span_consensus([[alice, paris], [alice], []]) == [{**alice, "votes": 2}]
+    assert A.span_consensus([[alice], []]) == []  # one of two is no majority
+    assert A.span_consensus([[alice, alice], [], []]) == []  # a duplicate is still one vote
+    assert [s["votes"] for s in A.span_consensus([[alice, paris], [alice, paris], [paris]])] == [2, 3]
