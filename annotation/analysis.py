@@ -36,8 +36,20 @@ def field_matrix(rows: Iterable[tuple[int, int, dict]], f: Field) -> A.Ratings |
     return A.Ratings(data=data, items=item_ids, annotators=ann_ids, categories=np.asarray(cats, dtype=object))
 
 
+def spans_by_item(rows: Iterable[tuple[int, int, dict]], f: Field) -> dict[int, dict[int, list[tuple]]]:
+    """item id → {annotator id → (start, end, label) spans}; an annotation without the field marked nothing."""
+    out: dict[int, dict[int, list[tuple]]] = defaultdict(dict)
+    for item_id, ann_id, label in rows:
+        out[item_id][ann_id] = A.span_keys(label.get(f.name))
+    return dict(out)
+
+
 def item_agreement_map(scheme: Scheme, rows: list[tuple[int, int, dict]]) -> dict[int, float | None]:
-    """item id → mean agreement over the scheme's comparable fields (None with < 2 annotators)."""
+    """item id → mean agreement over the scheme's comparable fields (None with < 2 annotators).
+
+    Category fields: share of agreeing pairs (near misses count on ordinal scales); span fields:
+    exact span F1 averaged over the item's annotator pairs (1.0 for a pair that both marked nothing).
+    """
     per_item: dict[int, list[float]] = defaultdict(list)
     for f in scheme.agreement_fields:
         r = field_matrix(rows, f)
@@ -47,6 +59,9 @@ def item_agreement_map(scheme: Scheme, rows: list[tuple[int, int, dict]]) -> dic
         for item_id, v in zip(r.items.tolist(), vals.tolist()):
             if not math.isnan(v):
                 per_item[item_id].append(v)
+    for f in scheme.span_fields:
+        for item_id, v in A.span_f1(spans_by_item(rows, f), mode="exact")["per_item"].items():
+            per_item[item_id].append(v)
     ids = {row[0] for row in rows}
     return {i: (sum(per_item[i]) / len(per_item[i]) if per_item.get(i) else None) for i in ids}
 
@@ -61,11 +76,11 @@ def majority_label(scheme: Scheme, labels: list[dict]) -> tuple[dict | None, str
         if not votes:
             continue
         if f.type == "spans":
-            keyed = Counter(tuple((s["start"], s["end"], s["label"]) for s in v) for v in votes)
-            (best, n), *rest = keyed.most_common()
-            if rest and rest[0][1] == n:
-                return None, f"tie on {f.name}"
-            out[f.name] = next(v for v in votes if tuple((s["start"], s["end"], s["label"]) for s in v) == best)
+            # span by span: keep what more than half of *all* annotators marked exactly (never a tie)
+            consensus = [{k: v for k, v in s.items() if k != "votes"}
+                         for s in A.span_consensus([lab.get(f.name) or [] for lab in labels])]
+            if consensus:
+                out[f.name] = consensus
             continue
         counts = Counter(votes).most_common()
         if len(counts) > 1 and counts[0][1] == counts[1][1]:
@@ -80,6 +95,13 @@ def majority_label(scheme: Scheme, labels: list[dict]) -> tuple[dict | None, str
             if edits:
                 out[f.edit_field] = Counter(edits).most_common(1)[0][0]
     return out, ""
+
+
+def span_votes(span_lists: list[list[dict]]) -> list[dict]:
+    """Every distinct span the annotators marked, with ``votes`` and ``majority`` (more than half marked it)."""
+    everything = A.span_consensus(span_lists, n_annotators=0)  # threshold 0: all spans with their votes
+    n = len(span_lists)
+    return [{**s, "majority": 2 * s["votes"] > n} for s in everything]
 
 
 def field_report(f: Field, rows: list[tuple[int, int, dict]], names: dict[int, str], *, bootstrap: bool = True) -> dict:
@@ -116,3 +138,44 @@ def field_report(f: Field, rows: list[tuple[int, int, dict]], names: dict[int, s
         lo, hi = A.bootstrap_ci(r.data, K, metric="krippendorff_alpha", level=level, n_boot=N_BOOT)
         report["alpha_ci"] = [A.as_json_number(lo), A.as_json_number(hi)]
     return report
+
+
+def spans_field_report(f: Field, rows: list[tuple[int, int, dict]], names: dict[int, str], *,
+                       lengths: dict[int, int] | None = None) -> dict:
+    """Agreement on one entity-span field: span F1 (exact / partial) and character-level α and κ.
+
+    ``lengths``: item id → text length (characters); without it an item's characters end at the
+    last one anybody marked. ``krippendorff_alpha`` is the character-level α (the review gate reads it).
+    """
+    data = spans_by_item(rows, f)
+    compared = {i: by for i, by in data.items() if len(by) >= 2}
+    base = {"field": f.name, "title": f.title, "level": "spans", "n_items": len(data),
+            "n_items_compared": len(compared)}
+    if not compared:
+        return base
+    exact, partial = A.span_f1(compared, mode="exact"), A.span_f1(compared, mode="partial")
+    runs = A.char_runs(compared, f.labels, lengths)
+    ann_names = [names.get(int(a), str(a)) for a in runs.annotators]
+    name_of = dict(zip(runs.annotators, ann_names))
+    ch = A.char_agreement(runs, ann_names)
+    R, w, K = runs.data, runs.weights, len(runs.categories)
+    labels = runs.categories[1:]
+    J = A.as_json_number
+    return {
+        **base, "categories": runs.categories, "n_annotators": len(ann_names), "annotators": ann_names,
+        "n_spans": sum(len(s) for by in compared.values() for s in by.values()),
+        "n_characters": int(w.sum()),
+        "span_f1_exact": J(exact["f1"]), "span_f1_partial": J(partial["f1"]),
+        "span_f1_pairs": {f"{name_of[a]}|{name_of[b]}": {"exact": J(v), "partial": J(partial["pairs"][(a, b)])}
+                          for (a, b), v in exact["pairs"].items()},
+        "span_f1_per_label": [{"label": lab, "exact": J(exact["per_label"].get(lab)),
+                               "partial": J(partial["per_label"].get(lab))} for lab in labels],
+        "krippendorff_alpha": J(ch["alpha"]), "char_alpha_marked": J(ch["alpha_marked"]),
+        "cohen_kappa": {f"{a}|{b}": J(v) for (a, b), v in ch["cohen"].items()},
+        "percent_agreement": J(ch["percent_agreement"]),
+        "per_label": [{"label": str(runs.categories[d["category"]]), "alpha": J(d["alpha"]), "share": J(d["share"])}
+                      for d in A.per_label_agreement(R, K, unit_weights=w)],
+        "confusion": {f"{ann_names[i]}|{ann_names[j]}":
+                      A.confusion(R[:, i], R[:, j], K, unit_weights=w).astype(int).tolist()
+                      for i in range(len(ann_names)) for j in range(i + 1, len(ann_names))},
+    }

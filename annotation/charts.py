@@ -37,7 +37,8 @@ def heatmap_chart(field: dict) -> dict:
     zl = [[None if np.isnan(x) else round(float(x), 3) for x in row] for row in z]
     return {"data": [{"type": "heatmap", "x": names, "y": names, "z": zl, "zmin": -1, "zmax": 1,
                       "colorscale": "RdBu", "text": zl, "texttemplate": "%{text}"}],
-            "layout": _layout(f"{field.get('title', field['field'])}: Cohen's κ per annotator pair")}
+            "layout": _layout(f"{field.get('title', field['field'])}: Cohen's κ per annotator pair"
+                              + (" (characters)" if field.get("level") == "spans" else ""))}
 
 
 def per_label_chart(field: dict) -> dict:
@@ -72,6 +73,15 @@ def consensus_chart(field: dict) -> dict:
                               barmode="group", yaxis={"range": [-1, 1]})}
 
 
+def span_f1_chart(field: dict) -> dict:
+    rows = [{"label": "all", "exact": field.get("span_f1_exact"), "partial": field.get("span_f1_partial")},
+            *field.get("span_f1_per_label", [])]
+    return {"data": [{"type": "bar", "name": f"{mode} match", "x": [r["label"] for r in rows],
+                      "y": [r[mode] for r in rows]} for mode in ("exact", "partial")],
+            "layout": _layout(f"{field.get('title', field['field'])}: span F1 between annotators",
+                              barmode="group", yaxis={"title": "F1", "range": [0, 1]})}
+
+
 def item_agreement_chart(values: list[float], threshold: float) -> dict:
     return {"data": [{"type": "histogram", "x": values, "xbins": {"start": 0, "end": 1.0001, "size": 0.05}}],
             "layout": _layout("Item agreement (items left of the line go to review)",
@@ -86,6 +96,12 @@ def project_charts(*, report: dict, stats: list[dict], item_agreement: list[floa
     if item_agreement:
         charts.append({"id": "items", "spec": item_agreement_chart(item_agreement, threshold)})
     for f in report.get("fields", []):
+        if f.get("level") == "spans":
+            if f.get("n_items_compared"):
+                charts.append({"id": f"spanf1-{f['field']}", "spec": span_f1_chart(f)})
+                charts.append({"id": f"heat-{f['field']}", "spec": heatmap_chart(f)})
+                charts.append({"id": f"conf-{f['field']}", "spec": confusion_chart(f)})
+            continue
         if not f.get("n_items"):
             continue
         charts.append({"id": f"heat-{f['field']}", "spec": heatmap_chart(f)})

@@ -186,7 +186,13 @@ class Scheme:
 
     @property
     def agreement_fields(self) -> list[Field]:
+        """Fields compared as categories (rating / choice / decision / taxonomy)."""
         return [f for f in self.fields if f.level is not None]
+
+    @property
+    def span_fields(self) -> list[Field]:
+        """Entity-span fields (compared by span F1 and character-level agreement)."""
+        return [f for f in self.fields if f.type == "spans"]
 
     # ------------------------------------------------------------------------------- validate
     def validate_label(self, label: dict, *, text: str = "") -> dict:

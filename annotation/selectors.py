@@ -1,7 +1,7 @@
 """Reads for the annotation app. Row rules live here: annotators see only their own queue."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -101,11 +101,24 @@ def annotator_projects(*, user) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------- item view
+def _text_of(messages: list | None, document_text: str | None) -> str:
+    if messages is not None:
+        return "\n\n".join(f"{m.get('role', '')}: {m.get('content', '')}" for m in messages)
+    return document_text or ""
+
+
 def item_text(item: Item) -> str:
     """The text annotators see (and that span offsets refer to) — one definition for UI and Label Studio."""
     if item.sample_id:
-        return "\n\n".join(f"{m.get('role', '')}: {m.get('content', '')}" for m in item.sample.messages)
+        return _text_of(item.sample.messages, None)
     return item.document.text if item.document_id else ""
+
+
+def item_text_lengths(item_ids) -> dict[int, int]:
+    """item id → length of ``item_text`` in characters (code points), read as plain rows."""
+    return {pk: len(_text_of(msgs if sid else None, doc))
+            for pk, sid, msgs, doc in Item.objects.filter(pk__in=list(item_ids)).values_list(
+                "id", "sample_id", "sample__messages", "document__text")}
 
 
 def item_response(item: Item) -> str:
@@ -138,12 +151,25 @@ def usernames(ids) -> dict[int, str]:
 
 
 def project_agreement_report(*, user, project: LabelingProject, bootstrap: bool = True) -> dict:
-    """Agreement per scheme field plus the review gate. Curators only."""
+    """Agreement per scheme field (in scheme order) plus the review gate. Curators only.
+
+    Span fields report span F1 and character-level agreement (``analysis.spans_field_report``);
+    their character-level α takes part in the gate like every other field's α.
+    """
     require_project_manager(user)
     rows = project_rows(project)
     names = usernames(r[1] for r in rows)
     scheme = project.parsed_scheme
-    fields = [analysis.field_report(f, rows, names, bootstrap=bootstrap) for f in scheme.agreement_fields]
+    lengths: dict[int, int] = {}
+    if scheme.span_fields:
+        n_ann = Counter(r[0] for r in rows)
+        lengths = item_text_lengths(i for i, n in n_ann.items() if n >= 2)
+    fields = []
+    for f in scheme.fields:
+        if f.level is not None:
+            fields.append(analysis.field_report(f, rows, names, bootstrap=bootstrap))
+        elif f.type == "spans":
+            fields.append(analysis.spans_field_report(f, rows, names, lengths=lengths))
     headline = [f["krippendorff_alpha"] for f in fields if f.get("krippendorff_alpha") is not None]
     overall = min(headline) if headline else None
     return {"fields": fields, "overall_alpha": overall, "threshold": project.agreement_threshold,

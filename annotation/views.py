@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from refinery.jobs import job_start
 from refinery.roles import ANNOTATOR, CURATOR, is_curator, role_required
 
-from . import charts, labelstudio, selectors, services
+from . import analysis, charts, labelstudio, selectors, services
 from .forms import ProjectForm, form_fields, label_from_post
 from .models import Adjudication, Assignment, Item, LabelingProject
 from .schemes import LabelError
@@ -201,14 +201,27 @@ def adjudicate(request, pk: int):
             return redirect("annotation:project_detail", pk=project.pk)
     anns = list(item.annotations.select_related("annotator").order_by("annotator__username"))
     adj = Adjudication.objects.filter(item=item).select_related("decided_by").first()
+    # span fields: every distinct span with its votes; the proposal keeps what a majority marked exactly
+    span_votes = []
+    for f in scheme.span_fields:
+        votes = analysis.span_votes([a.label.get(f.name) or [] for a in anns])
+        span_votes.append({"field": f, "spans": votes, "n": len(anns)})
     if values is None:
-        values = adj.final_label if adj else (anns[0].label if anns else {})
+        if adj:
+            values = adj.final_label
+        elif anns:
+            values = dict(anns[0].label)
+            for sv in span_votes:
+                values[sv["field"].name] = [{k: v for k, v in s.items() if k not in ("votes", "majority")}
+                                            for s in sv["spans"] if s["majority"]]
+        else:
+            values = {}
     ctx = {"item": item, "project": project, "annotations": anns, "adjudication": adj,
            "form_fields": form_fields(scheme, values, errors, response=selectors.item_response(item)),
            "text": selectors.item_text(item), "response": selectors.item_response(item),
            "messages_list": item.sample.messages if item.sample_id else None,
            "values": values, "spans_json": _spans_json(scheme, values), "has_spans": bool(_spans_name(scheme)),
-           "errors": errors}
+           "span_votes": span_votes, "errors": errors}
     return render(request, "annotation/adjudicate.html", ctx, status=400 if errors else 200)
 
 

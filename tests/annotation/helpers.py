@@ -23,3 +23,12 @@ def sft_label(rating: int = 4, decision: str = "accept", edited: str | None = No
     if edited is not None:
         label["edited_response"] = edited
     return label
+
+
+def spans_of(text: str, *marks: tuple[str, str]) -> list[dict]:
+    """[{start, end, label}] for each (phrase, label), at the phrase's first occurrence in ``text``."""
+    out = []
+    for phrase, label in marks:
+        start = text.index(phrase)
+        out.append({"start": start, "end": start + len(phrase), "label": label})
+    return out

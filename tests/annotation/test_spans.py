@@ -1,12 +1,20 @@
-"""Entity spans: span F1, character-level agreement, consensus (pure functions)."""
+"""Entity spans: span F1, character-level agreement, the review gate and the consensus proposal."""
+import json
 import math
 
 import krippendorff
 import numpy as np
 import pytest
+from django.urls import reverse
 from sklearn.metrics import cohen_kappa_score
 
 from annotation import agreement as A
+from annotation import selectors, services
+from annotation.models import Adjudication, Annotation
+from annotation.schemes import PRESETS
+from tests.conftest import api_client_for
+
+from .helpers import make_collection, spans_of
 
 
 # ------------------------------------------------------------------------------------ span F1
@@ -123,3 +131,97 @@ def test_span_consensus_is_a_strict_majority_of_annotators():
     assert A.span_consensus([[alice], []]) == []  # one of two is no majority
     assert A.span_consensus([[alice, alice], [], []]) == []  # a duplicate is still one vote
     assert [s["votes"] for s in A.span_consensus([[alice, paris], [alice, paris], [paris]])] == [2, 3]
+
+
+# ------------------------------------------------------------------------------- project level
+@pytest.fixture
+def ner_project(db, curator, annotator, annotator2, django_user_model):
+    """Two documents, three annotators each: one item disagrees, the other agrees."""
+    from tests.conftest import _make_user
+
+    third = _make_user(django_user_model, "annotator3", "annotator")
+    col = make_collection(name="ner", n=2)
+    project = services.project_create(name="NER", collection=col, scheme=PRESETS["entities"], target="document",
+                                      overlap=3, annotators=[annotator, annotator2, third], user=curator)
+    doc_a, doc_b = project.items.order_by("position")
+    ta, tb = selectors.item_text(doc_a), selectors.item_text(doc_b)
+    labels = {
+        (doc_a, annotator): spans_of(ta, ("Alice Smith", "PERSON"), ("aspirin", "DRUG"), ("Paris", "LOCATION")),
+        (doc_a, annotator2): spans_of(ta, ("Alice Smith", "PERSON"), ("aspirin", "DRUG")),
+        (doc_a, third): spans_of(ta, ("Alice", "PERSON"), ("aspirin", "DRUG"), ("Paris", "LOCATION")),
+    }
+    for u in (annotator, annotator2, third):
+        labels[(doc_b, u)] = spans_of(tb, ("Alice Smith", "PERSON"))
+    for (item, user), spans in labels.items():
+        services.annotation_submit(item=item, annotator=user, label={"entities": spans})
+    project.doc_a, project.doc_b, project.texts = doc_a, doc_b, (ta, tb)
+    return project
+
+
+def test_project_report_has_span_agreement(ner_project, curator):
+    report = selectors.project_agreement_report(user=curator, project=ner_project)
+    (f,) = report["fields"]
+    assert f["field"] == "entities" and f["level"] == "spans" and f["n_items_compared"] == 2
+    # exact: doc A pairs match 2/5, 2/6, 1/5 spans, doc B 1/2 for each of 3 pairs → 2·8 / 22
+    assert f["span_f1_exact"] == pytest.approx(16 / 22, abs=1e-6)
+    assert f["span_f1_partial"] == pytest.approx(20 / 22, abs=1e-6)  # "Alice" overlaps "Alice Smith"
+    assert f["n_spans"] == 11 and set(f["annotators"]) == {"annotator1", "annotator2", "annotator3"}
+    per_label = {d["label"]: d for d in f["span_f1_per_label"]}
+    assert per_label["DRUG"]["exact"] == 1.0 and per_label["DISEASE"]["exact"] is None
+    # character level against the krippendorff package on one row per character
+    ta, tb = ner_project.texts
+    users = sorted(set(Annotation.objects.values_list("annotator_id", flat=True)))
+    X = []
+    for item, text in ((ner_project.doc_a, ta), (ner_project.doc_b, tb)):
+        block = np.zeros((len(text), 3))
+        for ann in Annotation.objects.filter(item=item):
+            for s in ann.label["entities"]:
+                block[s["start"]:s["end"], users.index(ann.annotator_id)] = f["categories"].index(s["label"])
+        X.append(block)
+    X = np.vstack(X)
+    assert f["n_characters"] == len(X)
+    ref = krippendorff.alpha(reliability_data=X.T, level_of_measurement="nominal")
+    assert f["krippendorff_alpha"] == pytest.approx(ref, abs=1e-6)
+    assert report["overall_alpha"] == f["krippendorff_alpha"]
+    k12 = f["cohen_kappa"]["annotator1|annotator2"]
+    assert k12 == pytest.approx(cohen_kappa_score(X[:, 0], X[:, 1]), abs=1e-6)
+
+
+def test_span_items_enter_the_review_gate_and_majority_takes_consensusspans_of(ner_project, curator):
+    agreement = selectors.project_item_agreement(ner_project)
+    assert agreement[ner_project.doc_a.pk] == pytest.approx((4 / 5 + 4 / 6 + 2 / 5) / 3)
+    assert agreement[ner_project.doc_b.pk] == 1.0
+    queue = selectors.low_agreement_queue(user=curator, project=ner_project)
+    assert [q["item_id"] for q in queue] == [ner_project.doc_a.pk]
+    counts = services.project_adjudicate_majority(project=ner_project, user=curator)
+    assert counts == {"majority": 1, "review": 1}
+    final = Adjudication.objects.get(item=ner_project.doc_b).final_label["entities"]
+    assert [(s["text"], s["label"]) for s in final] == [("Alice Smith", "PERSON")]
+    # the curator may still take the majority on the disputed item: spans two of three marked
+    adj = services.item_adjudicate(item=ner_project.doc_a, method="majority", user=curator)
+    assert [(s["text"], s["label"]) for s in adj.final_label["entities"]] == [
+        ("Alice Smith", "PERSON"), ("aspirin", "DRUG"), ("Paris", "LOCATION")]
+    assert "votes" not in adj.final_label["entities"][0]
+
+
+def test_project_page_api_and_adjudication_page_showspans_of(ner_project, curator_client, curator):
+    r = curator_client.get(reverse("annotation:project_detail", args=[ner_project.pk]))
+    assert r.status_code == 200
+    assert b"span F1 exact 0.727273" in r.content and b"partial 0.909091" in r.content
+    charts = json.loads(r.content.decode().split('type="application/json">')[1].split("</script>")[0])
+    assert {"spanf1-entities", "heat-entities", "conf-entities"} <= {c["id"] for c in charts}
+    report = api_client_for(curator).get(f"/api/labeling-projects/{ner_project.pk}/agreement/").json()
+    assert report["fields"][0]["span_f1_exact"] == pytest.approx(16 / 22, abs=1e-6)
+
+    r = curator_client.get(reverse("annotation:adjudicate", args=[ner_project.doc_a.pk]))
+    assert r.status_code == 200
+    votes = {(s["text"], s["votes"], s["majority"]) for s in r.context["span_votes"][0]["spans"]}
+    assert votes == {("Alice Smith", 2, True), ("Alice", 1, False), ("aspirin", 3, True), ("Paris", 2, True)}
+    proposal = json.loads(r.context["spans_json"])
+    assert [s["text"] for s in proposal] == ["Alice Smith", "aspirin", "Paris"]
+    assert b"span votes" in r.content and b"3 / 3" in r.content
+    # saving the proposal as it is posts it back through the same form
+    r = curator_client.post(reverse("annotation:adjudicate", args=[ner_project.doc_a.pk]),
+                            {"method": "curator", "entities": json.dumps(proposal)})
+    assert r.status_code == 302
+    assert len(Adjudication.objects.get(item=ner_project.doc_a).final_label["entities"]) == 3
