@@ -9,6 +9,9 @@
   deleted here. Safe to repeat (the periodic reconcile is just a pull of every linked project).
 - ``webhook_handle``: the receiver for ANNOTATION_CREATED / ANNOTATION_UPDATED / ANNOTATIONS_DELETED
   (Label Studio sends webhooks once, 1 s timeout, no retry — hence the reconcile pull).
+- Span offsets: code points here; a span coming in is read as code points or as UTF-16 units
+  (JavaScript), whichever reproduces the text Label Studio saved with it, else the annotation is
+  reported as invalid (see "span offsets" below).
 - Every call goes through ``ls_call``: connection errors and 5xx answers are retried with
   exponential back-off; when Label Studio stays down a ``LabelStudioDown`` is raised after the last
   attempt. Our database is only written after Label Studio answered, so nothing is lost: the
@@ -30,7 +33,7 @@ from django.utils import timezone
 
 from . import selectors, services
 from .models import Annotation, Item, LabelingProject, WebhookEvent
-from .schemes import LabelError
+from .schemes import LabelError, Scheme
 
 log = logging.getLogger("refinery.labelstudio")
 
@@ -158,6 +161,136 @@ def item_task_data(item: Item) -> dict:
 def item_task_meta(item: Item) -> dict:
     return {ITEM_KEY: item.pk, "refinery_project": item.project_id, "sample_id": item.sample_id,
             "document_id": item.document_id}
+
+
+# ----------------------------------------------------------------------------------- span offsets
+# Python indexes text by code point; JavaScript strings by UTF-16 code unit, where every character
+# outside the Basic Multilingual Plane (emoji, CJK Extension B such as 𠀀, …) takes two units. Which one
+# a Label Studio span uses depends on who wrote it: the <Text> tag of current Label Studio stores code
+# points (its editor converts the browser selection with ``fixCodePointsInRange`` and counts
+# ``[...text]``; checked in headless Chromium: 1.23.2 stores start 12, not 14, for "Alice" in
+# "Patient 😀 𠀀 Alice Smith"), while older versions and scripts that compute offsets in JavaScript
+# give UTF-16 units (label-studio issues #1347, #1008). So on the way in each span is checked against the text
+# Label Studio saved with it (``value.text``, on by default for <Text>): the reading that reproduces
+# it wins, code points first. On the way out offsets are code points unless ``units="utf16"``.
+OFFSET_UNITS = ("codepoints", "utf16")
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
+class SpanOffsetError(ValueError):
+    """A span's offsets do not fit the text (outside it, inside a character, or a different text)."""
+
+
+def _utf16_cumulative(text: str):
+    """Offsets in UTF-16 units of every code-point boundary (len(text) + 1 of them), or None when equal."""
+    if not _ASTRAL.search(text):
+        return None
+    import numpy as np
+
+    units = np.fromiter((1 + (ord(c) > 0xFFFF) for c in text), dtype=np.int64, count=len(text))
+    return np.concatenate(([0], np.cumsum(units)))
+
+
+def codepoints_to_utf16(text: str, offsets: list[int]) -> list[int]:
+    """Code-point offsets into ``text`` → UTF-16 code-unit offsets (what JavaScript counts)."""
+    if any(not 0 <= o <= len(text) for o in offsets):
+        raise SpanOffsetError(f"offsets {offsets} are outside the text ({len(text)} characters)")
+    cum = _utf16_cumulative(text)
+    return list(offsets) if cum is None else [int(cum[o]) for o in offsets]
+
+
+def utf16_to_codepoints(text: str, offsets: list[int]) -> list[int]:
+    """UTF-16 code-unit offsets → code-point offsets; SpanOffsetError when one falls outside the text
+    or between the two halves (surrogates) of a character."""
+    cum = _utf16_cumulative(text)
+    if cum is None:
+        if any(not 0 <= o <= len(text) for o in offsets):
+            raise SpanOffsetError(f"offsets {offsets} are outside the text ({len(text)} UTF-16 units)")
+        return list(offsets)
+    import numpy as np
+
+    total = int(cum[-1])
+    out = []
+    for o in offsets:
+        if not 0 <= o <= total:
+            raise SpanOffsetError(f"offset {o} is outside the text ({total} UTF-16 units)")
+        i = int(np.searchsorted(cum, o))
+        if cum[i] != o:
+            raise SpanOffsetError(f"UTF-16 offset {o} splits the character {text[i - 1]!r} at {i - 1}")
+        out.append(i)
+    return out
+
+
+_WS = re.compile(r"\s+")
+
+
+def _same_text(a: str, b: str) -> bool:
+    # a browser selection may render a run of whitespace / line breaks differently (not drop it)
+    return a == b or _WS.sub(" ", a) == _WS.sub(" ", b)
+
+
+def span_from_labelstudio(text: str, start: int, end: int, ls_text: str | None) -> tuple[int, int, str]:
+    """One Label Studio span → (start, end) in code points of ``text`` and the units it was given in."""
+    as_cp = (start, end) if 0 <= start <= end <= len(text) else None
+    if ls_text is None:  # nothing to check against: Label Studio's own unit
+        if as_cp is None:
+            raise SpanOffsetError(f"offsets {start}–{end} are outside the text ({len(text)} characters)")
+        return start, end, "codepoints"
+    if as_cp is not None and _same_text(text[start:end], ls_text):
+        return start, end, "codepoints"
+    try:
+        s16, e16 = utf16_to_codepoints(text, [start, end])
+    except SpanOffsetError as exc:
+        as_utf16, why = None, str(exc)
+    else:
+        as_utf16, why = (s16, e16), ""
+        if _same_text(text[s16:e16], ls_text):
+            return s16, e16, "utf16"
+    seen = [f"{text[as_cp[0]:as_cp[1]]!r} as code points" if as_cp else "outside the text as code points",
+            f"{text[as_utf16[0]:as_utf16[1]]!r} as UTF-16 units" if as_utf16 else f"no text as UTF-16 units ({why})"]
+    raise SpanOffsetError(f"Label Studio's text {ls_text!r} at {start}–{end} is not the item's text there "
+                          f"({'; '.join(seen)}); the item may have changed since the push")
+
+
+def label_from_labelstudio(scheme: Scheme, result: list[dict], text: str) -> dict:
+    """A Label Studio ``result`` → our (unvalidated) label, span offsets in code points of ``text``.
+
+    Raises LabelError naming the span when its offsets do not reproduce Label Studio's text."""
+    label = scheme.from_labelstudio_result(result)
+    errors: dict[str, str] = {}
+    for f in scheme.span_fields:
+        spans = label.get(f.name) or []
+        for j, s in enumerate(spans):
+            if not isinstance(s.get("start"), int) or not isinstance(s.get("end"), int):
+                continue  # validation reports it
+            try:
+                s["start"], s["end"], _units = span_from_labelstudio(text, s["start"], s["end"], s.pop("text", None))
+            except SpanOffsetError as exc:
+                errors[f.name] = f"Span {j + 1} ({s.get('label')}): {exc}"
+                break
+    if errors:
+        raise LabelError(errors)
+    return label
+
+
+def label_to_labelstudio(scheme: Scheme, label: dict, text: str, *, units: str = "codepoints") -> list[dict]:
+    """Our label → a Label Studio ``result``; spans carry their text and offsets in ``units``."""
+    if units not in OFFSET_UNITS:
+        raise ValueError(f"units must be one of {', '.join(OFFSET_UNITS)}, got {units!r}")
+    label = dict(label)
+    for f in scheme.span_fields:
+        spans = []
+        for s in label.get(f.name) or []:
+            start, end = int(s["start"]), int(s["end"])
+            if text[start:end] != s.get("text", text[start:end]):
+                raise SpanOffsetError(f"span {start}–{end} ({s['label']}): its text {s['text']!r} is not "
+                                      f"the item's text there ({text[start:end]!r})")
+            out = {**s, "text": text[start:end]}
+            if units == "utf16":
+                out["start"], out["end"] = codepoints_to_utf16(text, [start, end])
+            spans.append(out)
+        label[f.name] = spans
+    return scheme.to_labelstudio_result(label)
 
 
 # ----------------------------------------------------------------------------------------- push
@@ -294,8 +427,11 @@ def _store_ls_annotation(*, project: LabelingProject, item: Item, ann: dict, syn
         errors.append(f"task {item.ls_task_id}: annotation {ann.get('id')} by {email or completed_by!r} "
                       "matches no Refinery user (same email needed); kept in Label Studio")
         return None
-    label = project.parsed_scheme.from_labelstudio_result(ann.get("result") or [])
+    scheme = project.parsed_scheme
     try:
+        # span offsets refer to the text Label Studio showed: ours, unless the item changed since
+        text = selectors.item_text(item) if scheme.span_fields else ""
+        label = label_from_labelstudio(scheme, ann.get("result") or [], text)
         services.annotation_submit(item=item, annotator=user, label=label, source=Annotation.Source.LABELSTUDIO,
                                    lead_time=ann.get("lead_time"), ls_annotation_id=int(ann["id"]),
                                    require_assignment=False)
@@ -314,7 +450,8 @@ def project_pull(*, project: LabelingProject, sync: Sync | None = None) -> dict:
     chunks = sync.call("export annotations", lambda: b"".join(sync.client.projects.exports.download_sync(
         id=project.ls_project_id, export_type="JSON", download_all_tasks=True)))
     tasks = json.loads(chunks or b"[]")
-    items_by_task = {it.ls_task_id: it for it in project.items.exclude(ls_task_id=None).select_related("project")}
+    items_by_task = {it.ls_task_id: it for it in project.items.exclude(ls_task_id=None).select_related(
+        "project", "sample", "document")}
     items_by_id = {it.pk: it for it in items_by_task.values()}
     counts = {"tasks": len(tasks), "stored": 0, "deleted": 0, "unmatched": 0, "invalid": 0, "cancelled": 0}
     errors: list[str] = []

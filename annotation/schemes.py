@@ -342,7 +342,9 @@ class Scheme:
                     if texts:
                         label[f.edit_field] = texts[0]
             elif f.type == "spans" and vals:
-                label[f.name] = [{"start": v.get("start"), "end": v.get("end"), "label": (v.get("labels") or [None])[0]}
+                # Label Studio's ``text`` (the selected characters) is kept so the sync can check the offsets
+                label[f.name] = [{"start": v.get("start"), "end": v.get("end"), "label": (v.get("labels") or [None])[0],
+                                  **({"text": v["text"]} if isinstance(v.get("text"), str) else {})}
                                  for v in vals]
             elif f.type == "taxonomy" and vals:
                 paths = vals[0].get("taxonomy") or []

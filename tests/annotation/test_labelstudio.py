@@ -1,4 +1,5 @@
 """Label Studio sync against a REAL Label Studio server (started once per test session)."""
+import json
 import threading
 import time
 
@@ -249,6 +250,7 @@ def test_spans_choice_and_taxonomy_round_trip_through_label_studio(ls, curator, 
     scheme = {"fields": [PRESETS["intent"]["fields"][0], PRESETS["entities"]["fields"][0],
                          PRESETS["medical_hierarchy"]["fields"][0]]}
     col = make_collection(name="roundtrip", n=1)
+    col.documents.update(text="Patient 😀 𠀀 Alice Smith took aspirin in Paris.")  # astral characters before the span
     project = services.project_create(name="Round trip", collection=col, scheme=scheme, target="document",
                                       overlap=2, annotators=[annotator, annotator2], user=curator)
     labelstudio.project_push(project=project)
@@ -258,11 +260,21 @@ def test_spans_choice_and_taxonomy_round_trip_through_label_studio(ls, curator, 
     start = text.index("Alice Smith")
     label = {"intent": "question", "topic": "fever / influenza / antivirals",
              "entities": [{"start": start, "end": start + 11, "label": "PERSON"}]}
-    _annotate_in_ls(ls, "annotator1@example.com", task.id, label, project.parsed_scheme)
-    labelstudio.project_pull(project=project)
-    stored = Annotation.objects.get(annotator=annotator).label
-    assert stored["intent"] == "question" and stored["topic"] == "fever / influenza / antivirals"
-    assert stored["entities"] == [{"start": start, "end": start + 11, "label": "PERSON", "text": "Alice Smith"}]
+    # annotator1's span in code points (Label Studio's <Text>), annotator2's in UTF-16 units (a JavaScript client)
+    for email, units in (("annotator1@example.com", "codepoints"), ("annotator2@example.com", "utf16")):
+        result = labelstudio.label_to_labelstudio(project.parsed_scheme, label, text, units=units)
+        ls_client_for(ls, email).annotations.create(id=task.id, result=result)
+    exported = json.loads(b"".join(labelstudio.get_client().projects.exports.download_sync(
+        id=project.ls_project_id, export_type="JSON", download_all_tasks=True)))
+    assert sorted(r["value"]["start"] for a in exported[0]["annotations"] for r in a["result"]
+                  if r["type"] == "labels") == [start, start + 2]
+    assert labelstudio.project_pull(project=project)["stored"] == 2
+    for user in (annotator, annotator2):
+        stored = Annotation.objects.get(annotator=user).label
+        assert stored["intent"] == "question" and stored["topic"] == "fever / influenza / antivirals"
+        assert stored["entities"] == [{"start": start, "end": start + 11, "label": "PERSON", "text": "Alice Smith"}]
+    entities = selectors.project_agreement_report(user=curator, project=project)["fields"][1]
+    assert entities["field"] == "entities" and entities["span_f1_exact"] == 1.0
 
 
 def test_push_recreates_a_project_deleted_in_label_studio(ls, curator, annotator, annotator2):
