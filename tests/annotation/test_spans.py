@@ -225,3 +225,18 @@ def test_project_page_api_and_adjudication_page_showspans_of(ner_project, curato
                             {"method": "curator", "entities": json.dumps(proposal)})
     assert r.status_code == 302
     assert len(Adjudication.objects.get(item=ner_project.doc_a).final_label["entities"]) == 3
+
+
+def test_sample_summary_carries_span_agreement_and_consensus(db, curator, annotator, annotator2):
+    col = make_collection(name="ner-samples", n=1)
+    project = services.project_create(name="Sample NER", collection=col, scheme=PRESETS["entities"], overlap=2,
+                                      annotators=[annotator, annotator2], user=curator)
+    item = project.items.get()
+    text = selectors.item_text(item)
+    both = spans_of(text, ("symptom 0", "DISEASE"))
+    services.annotation_submit(item=item, annotator=annotator, label={"entities": both})
+    services.annotation_submit(item=item, annotator=annotator2,
+                               label={"entities": both + spans_of(text, ("Rest", "DRUG"))})
+    s = selectors.sample_label_summaries(sample_ids=[item.sample_id])[item.sample_id]
+    assert s.agreement == pytest.approx(2 * 1 / 3)  # 1 of 1 and 1 of 2 spans match
+    assert [(x["text"], x["label"]) for x in s.final_label["entities"]] == [("symptom 0", "DISEASE")]
