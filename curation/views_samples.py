@@ -83,8 +83,9 @@ def augment(request, pk: int):
                 "backend": request.POST.get("backend", "lm").strip() or "lm"}
         try:
             ratio = float(form["ratio"])
-            job = augment_start(collection=collection, methods=form["methods"], ratio=ratio,
-                                options={"backtranslate": {"backend": form["backend"]}}, user=request.user)
+            options = {"backtranslate": {"backend": form["backend"]}} if "backtranslate" in form["methods"] else {}
+            job = augment_start(collection=collection, methods=form["methods"], ratio=ratio, options=options,
+                                user=request.user)
         except ValueError as exc:
             error = str(exc) if "could not convert" not in str(exc) else f"Ratio must be a number, got {form['ratio']!r}"
         else:

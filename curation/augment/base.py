@@ -5,6 +5,9 @@ An Item is what every augmenter sees, whatever the source: a Sample row or a JSO
 protected glossary terms, Chinese synonym groups, curator entity lists, the seeded RNG — travel in
 ``AugmentContext``. Methods register with ``@register_augmenter`` under their method name; that name is
 stored on the new sample (``Sample.method``) and is the step name in the pipeline.
+
+Each method declares its options once (``Augmenter.options_spec``: type, default, meaning); the
+constructor checks and fills them, and the REST API lists them from there.
 """
 from __future__ import annotations
 
@@ -86,21 +89,131 @@ class AugmentContext:
         return sorted({t for t in out if t}, key=len, reverse=True)
 
 
+OPTION_TYPES = ("number", "integer", "string", "strings", "band")
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One augmenter option: its JSON type, default and meaning. ``clean`` checks and normalises a value.
+
+    Types: number, integer, string, strings (a list of strings), band (two numbers ``[low, high]`` in
+    [0, 1], low < high). ``choices`` limits string(s); ``minimum``/``maximum`` bound numbers
+    (``exclusive_minimum``: the minimum itself is not allowed); ``check`` raises ValueError on a bad value.
+    """
+
+    type: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    check: Callable[[Any], None] | None = None
+
+    def __post_init__(self):
+        if self.type not in OPTION_TYPES:
+            raise ValueError(f"Option type must be one of {', '.join(OPTION_TYPES)}, got {self.type!r}")
+
+    def clean(self, method: str, name: str, value: Any) -> Any:
+        where = f"Option '{name}' of augmenter '{method}'"
+        if self.type in ("number", "integer"):
+            value = _number(value, integer=self.type == "integer", where=where)
+            low, high = self.minimum, self.maximum
+            too_low = low is not None and (value <= low if self.exclusive_minimum else value < low)
+            if too_low or (high is not None and value > high):
+                lo = "" if low is None else f"{'(' if self.exclusive_minimum else '['}{low}"
+                hi = "" if high is None else f"{high}]"
+                raise ValueError(f"{where} must be in {lo or '(-inf'}, {hi or 'inf)'}, got {value}")
+        elif self.type == "string":
+            if not isinstance(value, str):
+                raise ValueError(f"{where} must be a string, got {value!r}")
+            value = value.strip()
+            self._check_choices(where, [value])
+        elif self.type == "strings":
+            if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(
+                    isinstance(v, str) for v in value):
+                raise ValueError(f"{where} must be a list of strings, got {value!r}")
+            value = [v.strip() for v in value if v.strip()]
+            self._check_choices(where, value)
+        else:  # band
+            if isinstance(value, str) or not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise ValueError(f"{where} must be two numbers [low, high], got {value!r}")
+            low, high = (_number(v, integer=False, where=where) for v in value)
+            if not 0 <= low < high <= 1:
+                raise ValueError(f"{where} must satisfy 0 <= low < high <= 1, got [{low}, {high}]")
+            value = (low, high)
+        if self.check is not None:
+            try:
+                self.check(value)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        return value
+
+    def _check_choices(self, where: str, values: list[str]) -> None:
+        bad = [v for v in values if self.choices and v not in self.choices]
+        if bad:
+            raise ValueError(f"{where}: unknown value(s) {', '.join(bad)}; valid: {', '.join(self.choices)}")
+
+
+def _number(value: Any, *, integer: bool, where: str) -> float | int:
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool):
+        raise ValueError(f"{where} must be {kind}, got {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValueError(f"{where} must be {kind}, got {value!r}") from None
+    if not isinstance(value, (int, float)) or value != value:  # NaN
+        raise ValueError(f"{where} must be {kind}, got {value!r}")
+    if integer:
+        if float(value) != int(value):
+            raise ValueError(f"{where} must be {kind}, got {value!r}")
+        return int(value)
+    return float(value)
+
+
+MESSAGE_ROLES = ("system", "user", "assistant")
+
+
 class Augmenter(abc.ABC):
     method: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    # Options a caller may set (JSON values; job params and the API use these), with their defaults.
+    options_spec: ClassVar[dict[str, Option]] = {
+        "roles": Option("strings", ("user",), "Message roles the method works on.", choices=MESSAGE_ROLES),
+    }
+    # In-process only options (Python objects, e.g. a ready translator): accepted by the constructor,
+    # never listed and never accepted from job params or the API.
+    internal_options: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, roles: tuple[str, ...] | list[str] = ("user",), **options: Any):
-        self.roles = tuple(roles)
-        unknown = set(options) - set(self.option_names())
-        if unknown:
-            raise ValueError(f"Unknown option(s) {', '.join(sorted(unknown))} for augmenter '{self.method}'. "
-                             f"Valid options: {', '.join(['roles', *self.option_names()])}")
-        self.options = options
+    def __init__(self, **options: Any):
+        internal = {k: options.pop(k) for k in self.internal_options if k in options}
+        self.options = {**self.defaults(), **self.clean_options(options), **internal}
+        self.roles = tuple(self.options["roles"])
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
-        return ()
+        return tuple(cls.options_spec)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {name: spec.default for name, spec in cls.options_spec.items()}
+
+    @classmethod
+    def clean_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """Check ``options`` (JSON values) against ``options_spec``; the normalised values, defaults not added.
+
+        Raises ValueError naming the bad option and, for unknown names, listing the valid ones.
+        """
+        if not isinstance(options, dict):
+            raise ValueError(f"Options of augmenter '{cls.method}' must be an object of option: value, "
+                             f"got {options!r}")
+        unknown = set(options) - set(cls.options_spec)
+        if unknown:
+            raise ValueError(f"Unknown option(s) {', '.join(sorted(unknown))} for augmenter '{cls.method}'. "
+                             f"Valid options: {', '.join(cls.options_spec)}")
+        return {name: cls.options_spec[name].clean(cls.method, name, value) for name, value in options.items()}
 
     @abc.abstractmethod
     def augment(self, items: list[Item], ctx: AugmentContext) -> list[Outcome]:

@@ -8,10 +8,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .base import AugmentContext, Augmenter, Item, Outcome, Variant, register_augmenter
+from .base import AugmentContext, Augmenter, Item, Option, Outcome, Variant, register_augmenter
 from .protect import PLACEHOLDER_RE, overlaps, protected_spans, spans_preserved
 from .quality import SIMILARITY_BAND, similarity_gate
-from .translate import PIVOT, Translator, parroted_example, translator_from_spec
+from .translate import PIVOT, Translator, check_backend_spec, parroted_example, translator_from_spec
 
 
 # ------------------------------------------------------------------------------------ back-translation
@@ -21,20 +21,25 @@ class BackTranslate(Augmenter):
 
     method = "backtranslate"
     description = "Back-translation through the pivot language (zh↔en), similarity band gate"
-
-    @classmethod
-    def option_names(cls):
-        return ("backend", "band", "translator")
+    options_spec = {
+        **Augmenter.options_spec,
+        "backend": Option("string", "lm", "Translation backend: lm (bundled LM), lm:openai:URL#model "
+                          "(OpenAI-compatible endpoint), seq2seq:PATH (local seq2seq model).",
+                          check=check_backend_spec),
+        "band": Option("band", SIMILARITY_BAND, "Similarity band [low, high] a paraphrase must fall in "
+                       "(above: a copy, below: the meaning drifted)."),
+    }
+    internal_options = ("translator",)  # a ready Translator object (tests, benchmarks)
 
     def __init__(self, **options: Any):
         super().__init__(**options)
-        self.band = tuple(self.options.get("band") or SIMILARITY_BAND)
+        self.band = tuple(self.options["band"])
         self._translator: Translator | None = self.options.get("translator")
 
     @property
     def translator(self) -> Translator:
         if self._translator is None:
-            self._translator = translator_from_spec(self.options.get("backend") or "lm")
+            self._translator = translator_from_spec(self.options["backend"] or "lm")
         return self._translator
 
     def augment(self, items: list[Item], ctx: AugmentContext) -> list[Outcome]:
@@ -151,16 +156,15 @@ class Synonym(Augmenter):
 
     method = "synonym"
     description = "Synonym replacement (WordNet for English, glossary synonyms for Chinese)"
-
-    @classmethod
-    def option_names(cls):
-        return ("rate",)
+    options_spec = {
+        **Augmenter.options_spec,
+        "rate": Option("number", 0.2, "Share of replaceable words that change (at least one).",
+                       minimum=0, maximum=1, exclusive_minimum=True),
+    }
 
     def __init__(self, **options: Any):
         super().__init__(**options)
-        self.rate = float(self.options.get("rate", 0.2))
-        if not 0 < self.rate <= 1:
-            raise ValueError("synonym rate must be in (0, 1]")
+        self.rate = self.options["rate"]
 
     def _candidates(self, text: str, ctx: AugmentContext) -> list[tuple[int, int, list[str]]]:
         """(start, end, replacements) for every replaceable word outside protected spans."""
@@ -228,10 +232,11 @@ class EntitySwap(Augmenter):
 
     method = "entity_swap"
     description = "Entity replacement from curator lists (annotations kept consistent)"
-
-    @classmethod
-    def option_names(cls):
-        return ("types",)
+    options_spec = {
+        **Augmenter.options_spec,
+        "types": Option("strings", None, "Entity types to swap (default: every type the collection has a "
+                        "list for)."),
+    }
 
     def augment(self, items: list[Item], ctx: AugmentContext) -> list[Outcome]:
         wanted = set(self.options.get("types") or ctx.entity_lists)
@@ -284,18 +289,17 @@ class Perturb(Augmenter):
 
     method = "perturb"
     description = "Instruction perturbation: rephrasings, irrelevant context, reordered constraints"
-
-    @classmethod
-    def option_names(cls):
-        return ("rate", "kinds")
+    options_spec = {
+        **Augmenter.options_spec,
+        "rate": Option("number", 0.5, "Probability that each kind of perturbation applies.",
+                       minimum=0, maximum=1),
+        "kinds": Option("strings", PERTURBATIONS, "Perturbations to choose from.", choices=PERTURBATIONS),
+    }
 
     def __init__(self, **options: Any):
         super().__init__(**options)
-        self.rate = float(self.options.get("rate", 0.5))
-        self.kinds = tuple(self.options.get("kinds") or PERTURBATIONS)
-        bad = set(self.kinds) - set(PERTURBATIONS)
-        if bad:
-            raise ValueError(f"Unknown perturbation(s) {', '.join(sorted(bad))}; valid: {', '.join(PERTURBATIONS)}")
+        self.rate = self.options["rate"]
+        self.kinds = tuple(self.options["kinds"] or PERTURBATIONS)
 
     @staticmethod
     def _reorder(text: str, rng) -> str | None:
@@ -367,13 +371,13 @@ class DialogueExpand(Augmenter):
 
     method = "dialogue"
     description = "Dialogue expansion: branches with templated openings/closings and earlier-turn prefixes"
-
-    @classmethod
-    def option_names(cls):
-        return ("max_branches",)
+    options_spec = {
+        **Augmenter.options_spec,
+        "max_branches": Option("integer", 2, "Most new dialogues made from one sample.", minimum=1),
+    }
 
     def augment(self, items: list[Item], ctx: AugmentContext) -> list[Outcome]:
-        limit = int(self.options.get("max_branches", 2))
+        limit = self.options["max_branches"]
         outcomes = []
         for item in items:
             lang = item.lang()

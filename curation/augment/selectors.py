@@ -5,7 +5,8 @@ import difflib
 import json
 import re
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 
 from curation.models import Collection, Sample
 from refinery.models import Job
@@ -82,9 +83,28 @@ def sample_parent_diff(*, sample: Sample) -> list[dict]:
     return rows
 
 
+def augment_runs(*, collection: Collection | None = None, status: str = "") -> QuerySet[Job]:
+    """Augmentation jobs (newest first), each annotated with ``collection_name``."""
+    qs = Job.objects.filter(kind=JOB_KIND, target_model="curation.collection").select_related("created_by")
+    if collection is not None:
+        qs = qs.filter(target_id=str(collection.pk))
+    if status:
+        qs = qs.filter(status=status)
+    name = Collection.objects.filter(pk=Cast(OuterRef("target_id"), IntegerField())).values("name")[:1]
+    return qs.annotate(collection_name=Subquery(name)).order_by("-id")
+
+
 def augment_jobs(*, collection: Collection, limit: int = 10) -> QuerySet[Job]:
-    return Job.objects.filter(kind=JOB_KIND, target_model="curation.collection",
-                              target_id=str(collection.pk)).order_by("-id")[:limit]
+    return augment_runs(collection=collection)[:limit]
+
+
+def augment_run_samples(*, job: Job, method: str = "") -> QuerySet[Sample]:
+    """The samples an augmentation job created (they carry its id in ``meta["augment"]["job"]``)."""
+    qs = Sample.objects.filter(collection_id=int(job.target_id), origin=Sample.Origin.AUGMENTED,
+                               meta__augment__job=job.pk).select_related("parent")
+    if method:
+        qs = qs.filter(method=method)
+    return qs.order_by("id")
 
 
 def augment_figures(*, job: Job) -> dict | None:

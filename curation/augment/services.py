@@ -3,6 +3,10 @@
 Eligible = not pinned to a held-out split (validation/test) and not itself augmented. Every new sample
 gets ``parent`` and ``method``; its split is the parent's (train or unassigned), never a held-out one.
 All new samples of a run are written in one transaction at the end (a cancelled run writes nothing).
+A run started as a job records the job's id on each new sample (``meta["augment"]["job"]``).
+
+``augment_start`` (web form, REST API) checks the whole request — methods, ratio, each method's options —
+before queueing; ``AugmentRequestError.field`` says which part was wrong.
 """
 from __future__ import annotations
 
@@ -20,12 +24,21 @@ from curation.models import Collection, EntityList, Sample
 from refinery.jobs import JobContext, JobError, job_start
 from refinery.models import audit_log
 
-from .base import AugmentContext, GlossaryEntry, Item, get_augmenter
+from .base import AugmentContext, GlossaryEntry, Item, augment_methods, get_augmenter
 
 JOB_KIND = "curation.augment"
 HELD_OUT_SPLITS = (Sample.Split.VALIDATION, Sample.Split.TEST)
 BATCH_SIZE = 16
 DEFAULT_SEED = 13
+DEFAULT_RATIO = 0.2
+
+
+class AugmentRequestError(ValueError):
+    """A bad augmentation request; ``field`` is methods, ratio or options."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def collection_glossary(*, collection: Collection) -> list[GlossaryEntry]:
@@ -64,22 +77,45 @@ def sample_item(sample: Sample) -> Item:
 
 
 def parse_methods(methods: str | list[str]) -> list[str]:
-    from .base import augment_methods
-
     names = [m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip()]
     valid = augment_methods()
     bad = [m for m in names if m not in valid]
     if not names or bad:
-        raise ValueError(f"Unknown augmentation method(s) {', '.join(bad) or '(none given)'}. "
-                         f"Valid methods: {', '.join(sorted(valid))}")
-    return names
+        raise AugmentRequestError("methods", f"Unknown augmentation method(s) {', '.join(bad) or '(none given)'}. "
+                                             f"Valid methods: {', '.join(sorted(valid))}")
+    return list(dict.fromkeys(names))
+
+
+def check_ratio(ratio: float) -> float:
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
+        raise AugmentRequestError("ratio", f"ratio must be in (0, 1], got {ratio}")
+    return float(ratio)
+
+
+def clean_method_options(*, methods: list[str], options: dict | None) -> dict[str, dict]:
+    """Check per-method options ``{method: {option: value}}`` for the chosen ``methods``; normalised values.
+
+    Options may only name chosen methods, and only the options each method declares (JSON values).
+    """
+    options = options or {}
+    if not isinstance(options, dict):
+        raise AugmentRequestError("options", "options must be an object of {method: {option: value}}")
+    stray = [m for m in options if m not in methods]
+    if stray:
+        raise AugmentRequestError("options", f"Options given for method(s) not chosen: {', '.join(stray)}. "
+                                             f"Chosen methods: {', '.join(methods)}")
+    valid = augment_methods()
+    try:
+        cleaned = {m: valid[m].clean_options(opts) for m, opts in options.items()}
+    except ValueError as exc:
+        raise AugmentRequestError("options", str(exc)) from None
+    return {m: opts for m, opts in cleaned.items() if opts}
 
 
 def samples_augment(*, collection: Collection, methods: list[str], ratio: float, options: dict[str, dict] | None = None,
                     seed: int = DEFAULT_SEED, user=None, ctx: JobContext | None = None) -> dict[str, Any]:
     """Run each method over ``ratio`` of the eligible samples; returns per-method acceptance statistics."""
-    if not 0 < ratio <= 1:
-        raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+    check_ratio(ratio)
     methods = parse_methods(methods)
     options = options or {}
     augmenters = {m: get_augmenter(m, **options.get(m, {})) for m in methods}
@@ -119,7 +155,8 @@ def samples_augment(*, collection: Collection, methods: list[str], ratio: float,
                         continue
                     known_hashes.add(h)
                     kept_any = True
-                    new_samples.append(_child(parent, variant, method, h, user))
+                    new_samples.append(_child(parent, variant, method, h, user,
+                                              job_id=ctx.job.pk if ctx is not None else None))
                 accepted += kept_any
             done += len(batch)
             if ctx is not None:
@@ -143,9 +180,11 @@ def samples_augment(*, collection: Collection, methods: list[str], ratio: float,
     return stats
 
 
-def _child(parent: Sample, variant, method: str, content_hash: str, user) -> Sample:
+def _child(parent: Sample, variant, method: str, content_hash: str, user, job_id: int | None = None) -> Sample:
     meta = {k: v for k, v in (parent.meta or {}).items() if k not in ("entity_spans", "cot")}
     meta["augment"] = {"method": method, **variant.details}
+    if job_id is not None:
+        meta["augment"]["job"] = job_id
     return Sample(
         collection_id=parent.collection_id, messages=variant.messages, origin=Sample.Origin.AUGMENTED,
         method=method, parent=parent, source_document_id=parent.source_document_id,
@@ -159,13 +198,13 @@ def _child(parent: Sample, variant, method: str, content_hash: str, user) -> Sam
 
 def augment_start(*, collection: Collection, methods: list[str], ratio: float, options: dict | None = None,
                   seed: int = DEFAULT_SEED, user=None):
-    """Queue an augmentation job (web); validates the request first so errors show on the form."""
+    """Queue an augmentation job (web form, REST API); checks the whole request first (AugmentRequestError)."""
     methods = parse_methods(methods)
-    if not 0 < ratio <= 1:
-        raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+    ratio = check_ratio(ratio)
+    options = clean_method_options(methods=methods, options=options)
     return job_start(kind=JOB_KIND, title=f"Augment {collection.name}: {', '.join(methods)} ({ratio:.0%})",
                      params={"collection_id": collection.pk, "methods": methods, "ratio": ratio,
-                             "options": options or {}, "seed": seed}, user=user, target=collection)
+                             "options": options, "seed": seed}, user=user, target=collection)
 
 
 def augment_job(ctx: JobContext, *, collection_id: int, methods: list[str], ratio: float, options: dict | None = None,

@@ -201,14 +201,29 @@ class CachedTranslator:
         return [known[k] for k in keys]
 
 
+def _backend_spec(spec: str) -> tuple[str, str]:
+    """(kind, rest) of a backend spec, checked without loading anything (raises TranslationError)."""
+    kind, _, rest = (spec or "lm").strip().partition(":")
+    if kind not in ("lm", "seq2seq"):
+        raise TranslationError(f"Unknown translation backend {spec!r}: use lm[:generator], seq2seq:PATH")
+    if kind == "seq2seq" and not rest:
+        raise TranslationError("seq2seq backend needs a folder: seq2seq:/path or seq2seq:zh-en=/p1,en-zh=/p2")
+    return kind, rest
+
+
+def check_backend_spec(spec: str) -> None:
+    """ValueError when ``spec`` is not a backend spec (the syntax only; models load on first use)."""
+    try:
+        _backend_spec(spec)
+    except TranslationError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def translator_from_spec(spec: str = "", *, cache: bool = True) -> Translator:
-    spec = (spec or "lm").strip()
-    kind, _, rest = spec.partition(":")
+    kind, rest = _backend_spec(spec)
     if kind == "lm":
         inner: Translator = LMTranslator(rest)
-    elif kind == "seq2seq":
-        if not rest:
-            raise TranslationError("seq2seq backend needs a folder: seq2seq:/path or seq2seq:zh-en=/p1,en-zh=/p2")
+    else:
         paths: dict[tuple[str, str] | None, str] = {}
         for part in rest.split(","):
             direction, eq, path = part.partition("=")
@@ -218,8 +233,6 @@ def translator_from_spec(spec: str = "", *, cache: bool = True) -> Translator:
             else:
                 paths[None] = direction.strip()
         inner = Seq2SeqTranslator(paths)
-    else:
-        raise TranslationError(f"Unknown translation backend {spec!r}: use lm[:generator], seq2seq:PATH")
     return CachedTranslator(inner) if cache else inner
 
 

@@ -1,7 +1,7 @@
 """python manage.py augment --collection NAME --methods backtranslate,synonym --ratio 0.2 [--backend lm]"""
 from django.core.management.base import BaseCommand, CommandError
 
-from curation.augment.services import JOB_KIND, parse_methods
+from curation.augment.services import DEFAULT_RATIO, DEFAULT_SEED, JOB_KIND, clean_method_options, parse_methods
 from curation.models import Collection
 from refinery.jobs import job_run_inline
 
@@ -14,10 +14,11 @@ class Command(BaseCommand):
         parser.add_argument("--collection", required=True, help="Collection name.")
         parser.add_argument("--methods", required=True,
                             help="Comma-separated: backtranslate, synonym, entity_swap, perturb, dialogue.")
-        parser.add_argument("--ratio", type=float, default=0.2, help="Share of eligible samples to augment (0–1].")
+        parser.add_argument("--ratio", type=float, default=DEFAULT_RATIO,
+                            help="Share of eligible samples to augment (0–1].")
         parser.add_argument("--backend", default="lm",
                             help="Back-translation backend: lm, lm:openai:URL#model, seq2seq:PATH (default lm).")
-        parser.add_argument("--seed", type=int, default=13)
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, collection, methods, ratio, backend, seed, no_progress=False, **options):
@@ -26,11 +27,12 @@ class Command(BaseCommand):
             raise CommandError(f"No collection named {collection!r}.")
         try:
             names = parse_methods(methods)
+            opts = clean_method_options(
+                methods=names, options={"backtranslate": {"backend": backend}} if "backtranslate" in names else {})
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if not 0 < ratio <= 1:
             raise CommandError(f"--ratio must be in (0, 1], got {ratio}")
-        opts = {"backtranslate": {"backend": backend}} if "backtranslate" in names else {}
         job = job_run_inline(kind=JOB_KIND, title=f"Augment {coll.name}: {', '.join(names)} ({ratio:.0%}) (CLI)",
                              params={"collection_id": coll.pk, "methods": names, "ratio": ratio, "options": opts,
                                      "seed": seed}, target=coll, progress_bar=not no_progress)
