@@ -98,6 +98,8 @@ class _Session:
         self.assigned: dict[tuple[str, str], str] = {}
         self.next_index: Counter = Counter()
         for text in texts:  # continue numbering after placeholders already present
+            if "[" not in text:
+                continue
             for m in PLACEHOLDER_RE.finditer(text):
                 if m.group("key").isdigit() and len(m.group("key")) < HASH_CHARS:
                     self.next_index[m.group("type")] = max(self.next_index[m.group("type")], int(m.group("key")))
@@ -119,6 +121,26 @@ class _Session:
                 got = f"[{pii_type}_{self.next_index[pii_type]}]"
             self.assigned[key] = got
         return got
+
+
+def _propagate_names(texts: Sequence[str], spans: list[list[tuple[str, int, int]]]) -> None:
+    """A name found once in a record is a name everywhere in it ("我是张伟" … "张伟您好"): every other
+    occurrence of the same string (whole words for Latin script) becomes PERSON too, in place."""
+    values = {t[s:e] for t, sp in zip(texts, spans) for typ, s, e in sp if typ == "PERSON" and e - s >= 2}
+    for text, sp in zip(texts, spans):
+        added = False
+        for value in values:
+            start = text.find(value)
+            while start >= 0:
+                end = start + len(value)
+                latin_edge = (start and text[start - 1].isascii() and text[start - 1].isalnum()) or (
+                    end < len(text) and text[end].isascii() and text[end].isalnum())
+                if not latin_edge and not any(s < end and start < e for _, s, e in sp):
+                    sp.append(("PERSON", start, end))
+                    added = True
+                start = text.find(value, end)
+        if added:
+            sp.sort(key=lambda x: x[1])
 
 
 class PIIScrubber:
@@ -157,6 +179,11 @@ class PIIScrubber:
     def scrub_groups(self, groups: Sequence[Sequence[str]]) -> list[list[ScrubResult]]:
         flat = [text or "" for group in groups for text in group]
         spans = self.detect(flat)
+        if self.detect_names:
+            k = 0
+            for group in groups:
+                _propagate_names(flat[k:k + len(group)], spans[k:k + len(group)])
+                k += len(group)
         results: list[list[ScrubResult]] = []
         k = 0
         for group in groups:
@@ -183,8 +210,8 @@ class PIIScrubber:
                 for s, e in found:
                     all_spans[ti].append(("PERSON", s, e))
                     covered[ti].append((s, e))
-            for ti, text in enumerate(texts):
-                for s, e in names.chinese_names(text, covered[ti]):
+            for ti, found in enumerate(names.chinese_names_batch(list(texts), covered)):
+                for s, e in found:
                     all_spans[ti].append(("PERSON", s, e))
         for spans in all_spans:
             spans.sort(key=lambda sp: sp[1])

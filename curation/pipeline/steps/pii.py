@@ -2,7 +2,7 @@
 
 Detectors live in ``curation.pii`` (one combined regex pass with checksum validators for IDs, cards,
 credit codes, phones, e-mail, IPs, SSNs, plates, passports, addresses; spaCy NER on candidate windows
-and jieba.posseg for person names). This module is the pipeline face of ``PIIScrubber``.
+and a trained surname-anchored model for person names). This module is the pipeline face of ``PIIScrubber``.
 
 Options:
 * ``mode`` — ``replace`` (``[PERSON_1]``, the same value → the same placeholder within a record,
