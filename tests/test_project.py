@@ -30,6 +30,15 @@ def test_deploy_checks_clean_with_production_settings():
     assert "no issues" in r.stdout
 
 
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    out = tmp_path / "schema.yaml"
+    r = _manage("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    schema = out.read_text()
+    for path in ("/api/jobs/", "/api/augment-runs/", "/api/augment-methods/"):
+        assert path in schema
+
+
 def test_production_settings_refuse_the_dev_secret_key():
     r = _manage("check", env_extra={"DJANGO_SETTINGS_MODULE": "refinery.settings_production", "SECRET_KEY": ""})
     assert r.returncode != 0 and "SECRET_KEY" in r.stderr
