@@ -35,6 +35,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -180,8 +181,13 @@ class _LocalExecutor:
     def _run_pool(self, segment, records, emit, reject, tick) -> None:
         import multiprocessing
 
-        ctx = multiprocessing.get_context("fork")
-        for step in segment:  # load models once here; forked workers share them copy-on-write
+        # fork shares the loaded models copy-on-write, but forking a process that runs other threads can
+        # leave a child holding a lock (or killed by a library's at-fork handler, e.g. gRPC after Ray),
+        # and a Pool whose worker dies waits forever. With threads around, start workers from a clean
+        # fork server instead (each loads its models once).
+        threaded = threading.active_count() > 1
+        ctx = multiprocessing.get_context("forkserver" if threaded else "fork")
+        for step in segment if not threaded else ():  # load models once here; forked workers share them
             step.ensure_setup()
         with ctx.Pool(self.processes, initializer=_pool_init, initargs=(segment,)) as pool:
             done = 0
