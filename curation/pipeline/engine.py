@@ -28,6 +28,7 @@ database (the headless ``process`` command and the web runs share it).
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import json
@@ -180,26 +181,53 @@ class _LocalExecutor:
 
     def _run_pool(self, segment, records, emit, reject, tick) -> None:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         # fork shares the loaded models copy-on-write, but forking a process that runs other threads can
-        # leave a child holding a lock (or killed by a library's at-fork handler, e.g. gRPC after Ray),
-        # and a Pool whose worker dies waits forever. With threads around, start workers from a clean
-        # fork server instead (each loads its models once).
+        # leave a child holding a lock (or killed by a library's at-fork handler, e.g. gRPC after Ray).
+        # With threads around, start workers from a clean fork server instead (each loads its models once).
         threaded = threading.active_count() > 1
         ctx = multiprocessing.get_context("forkserver" if threaded else "fork")
         for step in segment if not threaded else ():  # load models once here; forked workers share them
             step.ensure_setup()
-        with ctx.Pool(self.processes, initializer=_pool_init, initargs=(segment,)) as pool:
-            done = 0
-            for kept, rejected, stats in pool.imap(_pool_batch, _batched(records, self.batch_size)):
-                for step, d in zip(segment, stats):
-                    step.stats.merge(stats_from_dict(d))
-                for rec, rej in rejected:
-                    reject(rec, rej)
-                for rec in kept:
-                    emit(rec)
-                done += stats[0]["n_in"]
-                tick(done)
+        done = 0
+
+        def collect(result) -> None:
+            nonlocal done
+            kept, rejected, stats = result
+            for step, d in zip(segment, stats):
+                step.stats.merge(stats_from_dict(d))
+            for rec, rej in rejected:
+                reject(rec, rej)
+            for rec in kept:
+                emit(rec)
+            done += stats[0]["n_in"]
+            tick(done)
+
+        # In order, at most two batches per worker in flight (bounded memory). Unlike multiprocessing.Pool,
+        # a worker that dies (killed, out of memory, a crash in native code) fails the run with an error
+        # instead of leaving it waiting forever.
+        window = 2 * self.processes
+        with ProcessPoolExecutor(self.processes, mp_context=ctx, initializer=_pool_init,
+                                 initargs=(segment,)) as pool:
+            pending: collections.deque = collections.deque()
+            try:
+                for batch in _batched(records, self.batch_size):
+                    pending.append(pool.submit(_pool_batch, batch))
+                    if len(pending) >= window:
+                        collect(pending.popleft().result())
+                while pending:
+                    collect(pending.popleft().result())
+            except BaseException as exc:
+                for future in pending:  # cancelled or failed: do not wait for queued batches
+                    future.cancel()
+                if not isinstance(exc, BrokenProcessPool):
+                    raise
+                raise PipelineError(
+                    f"A worker process died after {done} records (killed, out of memory, or crashed in native code); "
+                    "the run was stopped. Re-run it, with fewer processes "
+                    "if memory is short.") from exc
 
     def close(self) -> None:
         pass

@@ -5,7 +5,7 @@ import pytest
 
 from curation.pipeline.engine import PipelineError, run_pipeline, segments_of
 
-from .toysteps import Dedup, Lower, MinWords
+from .toysteps import Dedup, DieInWorker, Lower, MinWords
 
 TEXTS = ["Hello World foo", "hello world FOO", "a b", "", "X Y Z W", "Über straße ÄÖÜ", "中文 文本 内容 测试"]
 
@@ -64,6 +64,11 @@ def test_multiprocessing_gives_the_same_result():
     assert sorted((i, r.reason, r.duplicate_of) for i, r in multi_rej) == sorted((i, r.reason, r.duplicate_of) for i, r in local_rej)
     assert [s.as_dict()["in"] for s in multi.steps] == [s.as_dict()["in"] for s in local.steps]
     assert multi.steps[0].counters == local.steps[0].counters
+
+
+def test_a_worker_that_dies_fails_the_run_with_a_clear_error_instead_of_hanging():
+    with pytest.raises(PipelineError, match="worker process died"):
+        run(records(5), [Lower(), DieInWorker()], processes=2, batch_size=4)
 
 
 def test_progress_is_reported_and_can_cancel_without_leaving_temp_files(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from curation.pipeline.base import Filter, GlobalStep, Mapper, Rejection, record_text
 
@@ -60,3 +61,18 @@ class DistDedup(Dedup):
         for row in ds.iter_rows():
             self.first.setdefault(row["text"], row["id"])
         self.stats.counters["fitted_distributed"] += 1
+
+
+class DieInWorker(Mapper):
+    """Kills the worker process it runs in (a stand-in for the OOM killer); harmless in the parent."""
+
+    name = "t_die_in_worker"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parent_pid = os.getpid()  # pickled to the workers with the step
+
+    def map(self, record):
+        if os.getpid() != self.parent_pid:
+            os._exit(3)
+        return record
