@@ -121,16 +121,19 @@ class Seq2SeqTranslator:
         if entry is None:
             raise TranslationError(f"No seq2seq model configured for {src}->{tgt}")
         tok, model = entry
-        out: list[str] = []
+        out: list[str] = [""] * len(texts)
+        todo = [k for k, t in enumerate(texts) if t.strip()]  # an empty input would reach the model as 0 tokens
         with self._torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
-                batch = texts[start:start + self.batch_size]
+            for start in range(0, len(todo), self.batch_size):
+                index = todo[start:start + self.batch_size]
+                batch = [texts[k] for k in index]
                 enc = tok(batch, return_tensors="pt", padding=True, truncation=True,
                           max_length=min(256, getattr(model.config, "max_position_embeddings", 256)))
                 limit = getattr(model.config, "max_position_embeddings", None) or TRANSLATE_MAX_NEW_TOKENS + 1
                 gen = model.generate(**enc, max_new_tokens=min(TRANSLATE_MAX_NEW_TOKENS, limit - 1), num_beams=1,
                                      do_sample=False)
-                out.extend(t.strip() for t in tok.batch_decode(gen, skip_special_tokens=True))
+                for k, t in zip(index, tok.batch_decode(gen, skip_special_tokens=True)):
+                    out[k] = t.strip()
         return out
 
 

@@ -32,6 +32,9 @@ def tiny_marian(tmp_path):
                           encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
                           decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=0, eos_token_id=1,
                           decoder_start_token_id=0, forced_eos_token_id=1)
+    import torch
+
+    torch.manual_seed(0)  # random weights, but the same ones every run
     model = MarianMTModel(config)
     path = tmp_path / "tiny-marian"
     model.save_pretrained(path)
@@ -58,6 +61,8 @@ def test_seq2seq_backend_batches_and_caches(tiny_marian, settings):
                             for i, s in enumerate(SENTENCES_ZH)], AugmentContext())
     for o in outcomes:
         assert o.variants or o.reason in ("copy", "drift", "empty", "protected span lost", "copied a prompt example")
+    # Empty or blank inputs never reach the model (0 tokens crash its attention) and come back empty.
+    assert again.inner.translate(["", "  ", SENTENCES_ZH[0]], src="zh", tgt="en")[:2] == ["", ""]
     with pytest.raises(TranslationError, match="zh<->en"):
         again.inner.translate(["x"], src="fr", tgt="en")
 
