@@ -164,6 +164,52 @@ def _resolve_run(collection, spec: DatasetSpec):
     return run
 
 
+class RunScrubber:
+    """The PII step(s) of a pipeline run, rebuilt from the run's step snapshot (same options: mode, types,
+    names, salt), for text that enters a version after the run — an annotator's edited answer."""
+
+    def __init__(self, run) -> None:
+        self.configs = [s for s in (getattr(run, "steps", None) or []) if isinstance(s, dict) and s.get("step") == "pii"]
+        self._steps: list | None = None
+
+    def scrub_turn(self, messages: list[dict], index: int) -> str | None:
+        """The content of turn ``index`` scrubbed as the run would have scrubbed ``messages`` (all turns share one
+        placeholder map, so a value the sample already had gets the placeholder the run gave it, and a name
+        found in one turn is a name in every turn); None when the run's step drops records with PII."""
+        texts = [m.get("content") if isinstance(m, dict) and isinstance(m.get("content"), str) else ""
+                 for m in messages]
+        if not self.configs:
+            return texts[index]
+        if self._steps is None:
+            from curation.pipeline.base import build_step
+
+            self._steps = [build_step("pii", c.get("options") or {}) for c in self.configs]
+        for step in self._steps:
+            results = step.scrubber.scrub_group(texts)
+            if results[index].found and step.options.mode == "drop":
+                return None
+            texts = [r.text for r in results]
+        return texts[index]
+
+
+def _apply_edit(base: list[dict], edited_raw: list[dict], scrubber: RunScrubber | None) -> list[dict] | None:
+    """An "edit" decision on top of the messages the version uses (the run's scrubbed output, or the sample's).
+
+    The annotation summary's ``edited_messages`` is the sample as ingested with the edited answer as its last
+    assistant turn. Only that answer is taken and put in place of ``base``'s last assistant turn; with a
+    pipeline run it is first scrubbed with the run's PII settings — an annotator can type personal data too —
+    in the context of the sample as the run saw it. None: the run's pii step would drop the edited sample.
+    """
+    from annotation.selectors import edited_messages
+
+    index = next((i for i in range(len(edited_raw) - 1, -1, -1)
+                  if isinstance(edited_raw[i], dict) and edited_raw[i].get("role") == "assistant"), None)
+    if index is None or not isinstance(edited_raw[index].get("content"), str):
+        return base
+    answer = scrubber.scrub_turn(edited_raw, index) if scrubber is not None else edited_raw[index]["content"]
+    return None if answer is None else edited_messages(base, answer)
+
+
 def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) -> Selection:
     """The samples a version with ``spec`` would contain (before splitting and decontamination)."""
     spec = spec if isinstance(spec, DatasetSpec) else DatasetSpec.parse(spec)
@@ -212,6 +258,7 @@ def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) ->
     if spec.needs_labels and summaries is None:
         raise DatasetSpecError("Label filters (labels, min_agreement, adjudicated_only, min_quality) need the "
                                "annotation app's label summaries, which are not available")
+    run_scrubber = RunScrubber(run) if run is not None else None
     for cand, cot in rows:
         s = (summaries or {}).get(cand.sample_id)
         if s is not None:
@@ -224,7 +271,11 @@ def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) ->
                 excluded["rejected in review"] += 1
                 continue
             if getattr(s, "decision", "") == "edit" and getattr(s, "edited_messages", None):
-                cand.messages = s.edited_messages
+                edited = _apply_edit(cand.messages, s.edited_messages, run_scrubber)
+                if edited is None:
+                    excluded["edited answer contains PII (the run's pii step drops such samples)"] += 1
+                    continue
+                cand.messages = edited
         if spec.labels and cand.label not in spec.labels:
             excluded["label not selected"] += 1
             continue
