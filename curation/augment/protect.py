@@ -1,7 +1,8 @@
 """Protected spans: text an augmenter must never change.
 
-PII placeholders (``[PERSON_1]``, from the PII step), numbers (amounts, dates, codes, doses) and
-glossary terms. Augmenters either leave these spans out of what they edit (synonym, entity swap) or
+PII placeholders (``[PERSON_1]``, from the PII step), numbers (amounts, dates, codes, doses),
+chain-of-thought step labels at a line start (``分析:``, ``Conclusion:`` — the export finds the answer by
+them) and glossary terms. Augmenters either leave these spans out of what they edit (synonym, entity swap) or
 check afterwards that every one survived verbatim (back-translation, perturbation).
 """
 from __future__ import annotations
@@ -15,6 +16,8 @@ try:  # the PII step owns the placeholder pattern
 except ImportError:  # PII step not installed yet: the same documented shape
     PLACEHOLDER_RE = re.compile(r"\[[A-Z_]+_\d+\]")
 
+from curation.builders.cot import STEP_LABEL_RE
+
 NUMBER_RE = re.compile(r"\d+(?:[.,:/-]\d+)*%?")
 
 
@@ -22,6 +25,7 @@ def protected_spans(text: str, terms: Iterable[str] = ()) -> list[tuple[int, int
     """Sorted, merged (start, end) spans of placeholders, numbers and the given terms in ``text``."""
     spans = [m.span() for m in PLACEHOLDER_RE.finditer(text)]
     spans += [m.span() for m in NUMBER_RE.finditer(text)]
+    spans += [m.span(1) for m in STEP_LABEL_RE.finditer(text)]
     for term in terms:
         if term:
             start = text.find(term)

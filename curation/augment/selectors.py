@@ -126,7 +126,8 @@ def augment_figures(*, job: Job) -> dict | None:
                               "layout": {**layout, "barmode": "stack", "title": {"text": "Rejections by reason"}}}
     sims = [s for m in names for s in methods[m].get("similarities", [])]
     if sims:
-        low, high = SIMILARITY_BAND
+        # the band the run used (back-translation records it), else the default
+        low, high = next((methods[m]["band"] for m in names if methods[m].get("band")), SIMILARITY_BAND)
         figs["similarity"] = {
             "data": [{"type": "histogram", "x": sims, "xbins": {"start": 0, "end": 1, "size": 0.05}}],
             "layout": {**layout, "title": {"text": "Back-translation similarity to the original"},

@@ -3,7 +3,12 @@
 Eligible = not pinned to a held-out split (validation/test) and not itself augmented. Every new sample
 gets ``parent`` and ``method``; its split is the parent's (train or unassigned), never a held-out one.
 All new samples of a run are written in one transaction at the end (a cancelled run writes nothing).
-A run started as a job records the job's id on each new sample (``meta["augment"]["job"]``).
+A run started as a job records the job's id on each new sample (``meta["augment"]["job"]``) and keeps
+its acceptance statistics so far in the job's result while it works (``result["live"]`` is true then).
+
+A child's metadata follows its messages (``lineage.child_meta``): ``meta["cot"]`` re-read from the edited
+reasoning turn, ``entity_spans`` moved to where the (possibly swapped) values now are, per-utterance
+intents re-aligned after dialogue expansion.
 
 ``augment_start`` (web form, REST API) checks the whole request — methods, ratio, each method's options —
 before queueing; ``AugmentRequestError.field`` says which part was wrong.
@@ -19,18 +24,21 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from curation.builders.cot import CotLost
 from curation.hashing import messages_hash
 from curation.models import Collection, EntityList, Sample
 from refinery.jobs import JobContext, JobError, job_start
-from refinery.models import audit_log
+from refinery.models import Job, audit_log
 
 from .base import AugmentContext, GlossaryEntry, Item, augment_methods, get_augmenter
+from .lineage import child_meta
 
 JOB_KIND = "curation.augment"
 HELD_OUT_SPLITS = (Sample.Split.VALIDATION, Sample.Split.TEST)
 BATCH_SIZE = 16
 DEFAULT_SEED = 13
 DEFAULT_RATIO = 0.2
+LIVE_STATS_SECONDS = 2.0  # how often a running job's result gets the acceptance statistics so far
 
 
 class AugmentRequestError(ValueError):
@@ -132,43 +140,56 @@ def samples_augment(*, collection: Collection, methods: list[str], ratio: float,
                              "methods": {}}
     total = n_pick * len(methods)
     done = 0
+    last_live = 0.0
+    job_id = ctx.job.pk if ctx is not None else None
     for method, augmenter in augmenters.items():
         t0 = time.perf_counter()
+        m_stats = stats["methods"][method] = {"attempted": 0, "accepted": 0, "new_samples": 0, "acceptance_rate": None,
+                                              "rejected": {}, "similarities": [], "seconds": 0.0}
+        if getattr(augmenter, "band", None):
+            m_stats["band"] = list(augmenter.band)  # the similarity band this run gated with
         reasons: Counter = Counter()
-        similarities: list[float] = []
-        accepted = 0
         for start in range(0, n_pick, BATCH_SIZE):
             batch = picked[start:start + BATCH_SIZE]
             outcomes = augmenter.augment([sample_item(s) for s in batch], actx)
             for parent, outcome in zip(batch, outcomes):
-                similarities += [s for s in outcome.details.get("similarity", [])] if outcome.details else []
+                m_stats["similarities"] += list(outcome.details.get("similarity", [])) if outcome.details else []
                 if not outcome.variants:
                     reasons[outcome.reason or "rejected"] += 1
                     continue
                 kept_any = False
                 for variant in outcome.variants:
                     if variant.details.get("similarity") is not None:
-                        similarities.append(variant.details["similarity"])
+                        m_stats["similarities"].append(variant.details["similarity"])
                     h = messages_hash(variant.messages)
                     if h in known_hashes:
                         reasons["duplicate"] += 1
                         continue
+                    try:
+                        child = _child(parent, variant, method, h, user, job_id=job_id)
+                    except CotLost:
+                        reasons["chain-of-thought lost"] += 1
+                        continue
                     known_hashes.add(h)
                     kept_any = True
-                    new_samples.append(_child(parent, variant, method, h, user,
-                                              job_id=ctx.job.pk if ctx is not None else None))
-                accepted += kept_any
+                    new_samples.append(child)
+                    m_stats["new_samples"] += 1
+                m_stats["accepted"] += kept_any
             done += len(batch)
+            m_stats["attempted"] += len(batch)
+            m_stats["rejected"] = dict(reasons)
+            m_stats["acceptance_rate"] = round(m_stats["accepted"] / m_stats["attempted"], 4)
+            m_stats["seconds"] = round(time.perf_counter() - t0, 2)
             if ctx is not None:
-                ctx.progress(done, total, stage=f"Augmenting: {method}")
-        n_new = sum(1 for s in new_samples if s.method == method)
-        stats["methods"][method] = {
-            "attempted": n_pick, "accepted": accepted, "new_samples": n_new,
-            "acceptance_rate": round(accepted / n_pick, 4) if n_pick else None,
-            "rejected": dict(reasons), "similarities": similarities, "seconds": round(time.perf_counter() - t0, 2),
-        }
+                ctx.progress(done, total, stage=f"Augmenting: {method} — {m_stats['accepted']}/"
+                                                f"{m_stats['attempted']} accepted")
+                if time.monotonic() - last_live >= LIVE_STATS_SECONDS or done == total:
+                    last_live = time.monotonic()
+                    _publish_live(job_id, stats, len(new_samples))
+        m_stats["seconds"] = round(time.perf_counter() - t0, 2)
         if ctx is not None:
-            ctx.log(f"{method}: {accepted}/{n_pick} accepted, {n_new} new samples; rejected {dict(reasons)}")
+            ctx.log(f"{method}: {m_stats['accepted']}/{n_pick} accepted, {m_stats['new_samples']} new samples; "
+                    f"rejected {dict(reasons)}")
     with transaction.atomic():
         Sample.objects.bulk_create(new_samples, batch_size=500)
         if new_samples:
@@ -180,8 +201,20 @@ def samples_augment(*, collection: Collection, methods: list[str], ratio: float,
     return stats
 
 
+def _publish_live(job_id: int | None, stats: dict, n_new: int) -> None:
+    """The acceptance statistics so far into the running job's result (the API and the page read them)."""
+    if job_id is None:
+        return
+    live = {**stats, "methods": {m: {k: v for k, v in s.items() if k != "similarities"}
+                                 for m, s in stats["methods"].items()},
+            "new_samples": n_new, "live": True}
+    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(result=live)
+
+
 def _child(parent: Sample, variant, method: str, content_hash: str, user, job_id: int | None = None) -> Sample:
-    meta = {k: v for k, v in (parent.meta or {}).items() if k not in ("entity_spans", "cot")}
+    """The augmented sample for one variant (raises CotLost when its reasoning turn became unrecognisable)."""
+    meta = child_meta(parent.meta or {}, parent.messages, variant.messages,
+                      swapped=variant.details.get("swapped") or {})
     meta["augment"] = {"method": method, **variant.details}
     if job_id is not None:
         meta["augment"]["job"] = job_id

@@ -12,8 +12,9 @@ Instruction records (→ Sample), checked in this order:
 Any of them may carry ``system``, ``id``, ``intent``, ``entities``, ``domain``, ``language``; other fields
 go to ``meta``. Document records: a text field ``text``/``content``/``body`` (+ optional ``title``).
 
-Entities are normalised to ``{type: [value, ...]}``; the annotated spans (with the utterance index)
-are kept in ``extra["meta"]["entity_spans"]``.
+Entities are normalised to ``{type: [value, ...]}``; the annotated spans (with ``utterance``, the index
+of the message they are in) are kept in ``extra["meta"]["entity_spans"]``. Per-utterance intents, when
+utterances differ, go to ``extra["meta"]["utterance_intents"]``: one entry per message ("" for none).
 """
 from __future__ import annotations
 
@@ -129,8 +130,7 @@ def _conversation(turns: Any, *, spans: list) -> tuple[list[dict], dict[str, lis
         if not content:
             raise RecordError(f"message {i + 1}: empty text")
         messages.append({"role": _role(turn[role_key], i), "content": content})
-        if turn.get("intent"):
-            intents.append(_str(turn["intent"]))
+        intents.append(_str(turn.get("intent")))
         _merge(entities, _entities(turn.get("entities"), spans=spans, utterance=i))
     if not any(m["role"] == "user" for m in messages) or not any(m["role"] == "assistant" for m in messages):
         raise RecordError("a conversation needs at least one user and one assistant message")
@@ -141,11 +141,11 @@ def _extra(record: dict, *, entities: dict, spans: list, intents: list[str]) -> 
     meta = {k: v for k, v in record.items() if k not in _KNOWN}
     if spans:
         meta["entity_spans"] = spans
-    if len(set(intents)) > 1:
+    if len({i for i in intents if i}) > 1:
         meta["utterance_intents"] = intents
     return {
         "external_id": _str(record.get("id"))[:200],
-        "intent": (_str(record.get("intent")) or (intents[0] if intents else ""))[:100],
+        "intent": (_str(record.get("intent")) or next((i for i in intents if i), ""))[:100],
         "entities": entities,
         "domain": _str(record.get("domain"))[:50],
         "language": _str(record.get("language"))[:16],
@@ -188,6 +188,11 @@ def record_to_messages(record: dict) -> tuple[list[dict], dict] | None:
         messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
     if system and not any(m["role"] == "system" for m in messages):
         messages.insert(0, {"role": "system", "content": system})
+        for span in spans:  # utterance indexes count messages
+            if "utterance" in span:
+                span["utterance"] += 1
+        if intents:
+            intents.insert(0, "")
     return messages, _extra(record, entities=entities, spans=spans, intents=intents)
 
 

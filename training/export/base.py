@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,10 @@ Record = dict[str, Any]
 JSONL_FORMATS = ("messages", "alpaca", "sharegpt")
 FORMATS = (*JSONL_FORMATS, "hf")
 
-# Chain-of-thought: the one place that says how reasoning is rendered inside an assistant turn.
-COT_OPEN, COT_CLOSE = "<think>", "</think>"
-COT_BLOCK_RE = re.compile(re.escape(COT_OPEN) + r".*?" + re.escape(COT_CLOSE) + r"\s*", re.S)
+# Chain-of-thought: how reasoning sits inside an assistant turn is said once, in curation.builders.cot.
+from curation.builders.cot import THINK_BLOCK_RE as COT_BLOCK_RE, THINK_CLOSE as COT_CLOSE, THINK_OPEN as COT_OPEN  # noqa: E402,F401
+from curation.builders.cot import strip_reasoning  # noqa: E402
+
 COT_MODES = ("keep", "strip")
 
 
@@ -126,29 +126,12 @@ def file_sha256(path: Path) -> str:
 def apply_cot(messages: list[dict], cot: dict | None, mode: str) -> tuple[list[dict], bool]:
     """Keep or strip chain-of-thought in the assistant turns; returns (messages, changed).
 
-    Reasoning is recognised as a ``<think>…</think>`` block, or — for samples whose ``meta["cot"]`` holds
-    ``{"reasoning", "answer"}`` — as the reasoning text written before the answer. "keep" leaves the
-    text as the builder wrote it; "strip" leaves only the answer. The answer text is always taken from
-    the message itself (never from meta), so placeholders the PII step put there survive.
+    "keep" leaves the text as the builder wrote it; "strip" leaves only the answer, through
+    ``curation.builders.cot.strip_reasoning`` (``<think>`` blocks, the labelled step format, or the
+    sample's ``meta["cot"]``); the answer text always comes from the message itself, never from meta.
     """
     if mode not in COT_MODES:
         raise ExportError(f"Unknown chain-of-thought mode {mode!r}; valid: {', '.join(COT_MODES)}")
     if mode == "keep":
         return messages, False
-    changed = False
-    out = []
-    reasoning = (cot or {}).get("reasoning") if isinstance(cot, dict) else None
-    answer = (cot or {}).get("answer") if isinstance(cot, dict) else None
-    for m in messages:
-        content = m.get("content", "")
-        if m.get("role") == "assistant" and isinstance(content, str):
-            new = COT_BLOCK_RE.sub("", content)
-            if new == content and reasoning and content.startswith(reasoning.strip()):
-                new = content[len(reasoning.strip()):].lstrip()
-            elif new == content and answer and content.rstrip().endswith(answer.strip()) and content.strip() != answer.strip():
-                new = answer.strip()
-            if new != content:
-                changed = True
-                m = {**m, "content": new}
-        out.append(m)
-    return out, changed
+    return strip_reasoning(messages, cot if isinstance(cot, dict) else None)

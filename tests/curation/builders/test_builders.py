@@ -47,7 +47,8 @@ def test_chain_of_thought_keeps_reasoning_apart_for_the_export_switch():
     assert response.splitlines() == ["分析:发热伴头痛三天", "候选:流感、普通感冒", "排除:无咳嗽、肌肉酸痛较轻,不像流感",
                                      "结论:普通感冒"]
     assert built.meta["cot"] == {"reasoning": "\n".join(response.splitlines()[:3]), "answer": "普通感冒"}
-    assert strip_reasoning(built.messages, built.meta)[-1]["content"] == "普通感冒"
+    stripped, changed = strip_reasoning(built.messages, built.meta["cot"])
+    assert changed and stripped[-1]["content"] == "普通感冒" and stripped[0] == built.messages[0]
 
 
 def test_template_from_file_and_preview(collection, records_file, curator):
