@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import os
 import shutil
 import uuid
@@ -35,6 +36,7 @@ PRESENT = "already present"
 ERROR = "error"
 JOB_KIND = "curation.ingest"
 MAX_LINE_ERRORS_KEPT = 200
+log = logging.getLogger("curation.ingest")
 
 
 @dataclasses.dataclass
@@ -63,6 +65,8 @@ class FileReport:
                 shown = "; ".join(f"line {n}: {r}" for n, r in self.line_errors[:5])
                 more = f" (+{len(self.line_errors) - 5} more)" if len(self.line_errors) > 5 else ""
                 text += f"; {len(self.line_errors)} bad lines — {shown}{more}"
+            if self.message:  # a note, e.g. NUL characters removed
+                text += f"; {self.message}"
             return text
         return f"{self.status}: {self.message}" if self.message else self.status
 
@@ -150,6 +154,28 @@ def source_file_path(source_file: SourceFile) -> Path:
 
 
 # ------------------------------------------------------------------------------------ one file
+def _nul_note(n: int) -> str:
+    return f"removed {n} NUL character{'s' if n != 1 else ''} (U+0000, which the database cannot store)"
+
+
+def _integrity_error_report(report: FileReport, collection: Collection, sha: str, exc: IntegrityError) -> FileReport:
+    """After the file's transaction was rolled back by an IntegrityError: "already present" only when
+    another job really did store the same file meanwhile; anything else is an error for this file."""
+    other = (SourceFile.objects.filter(collection=collection, sha256=sha)
+             .exclude(status=SourceFile.Status.ERROR).first())
+    if other is not None:
+        report.status, report.source_file_id = PRESENT, other.pk
+        report.message = f"ingested at the same time by another job (as {other.name!r})"
+    else:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        report.status, report.source_file_id = ERROR, None
+        report.message = f"the database refused this file's records, nothing was written: {first_line}"
+        log.error("ingest of %s into %s: IntegrityError %s", report.name, collection.name, exc)
+    report.documents = report.samples = 0
+    report.line_errors = []
+    return report
+
+
 def _ingest_item(collection: Collection, item: SourceItem) -> FileReport:
     report = FileReport(name=item.name, status=ERROR)
     if item.error:
@@ -203,6 +229,8 @@ def _ingest_item(collection: Collection, item: SourceItem) -> FileReport:
                 "line_errors": [list(e) for e in parsed.line_errors[:MAX_LINE_ERRORS_KEPT]],
                 "bad_lines": len(parsed.line_errors),
             }
+            if parsed.nul_removed:
+                source.report["nul_removed"] = parsed.nul_removed
             if parsed.line_errors:
                 source.error = f"{len(parsed.line_errors)} bad lines"
             source.save()
@@ -210,11 +238,11 @@ def _ingest_item(collection: Collection, item: SourceItem) -> FileReport:
             # Documents/samples are bulk-created (no per-row events): one summary event for the file.
             audit_log(obj=source, action="ingest", summary=f"{source.name}: {source.n_documents} documents, "
                       f"{source.n_samples} samples", details={"collection": collection.name, **source.report})
-    except IntegrityError:
-        # The same file was ingested concurrently by another job.
-        report.status, report.message = PRESENT, "ingested at the same time by another job"
-        return report
+    except IntegrityError as exc:
+        return _integrity_error_report(report, collection, sha, exc)
     report.status = PARTIAL if parsed.line_errors else INGESTED
+    if parsed.nul_removed:
+        report.message = _nul_note(parsed.nul_removed)
     report.documents, report.samples = len(parsed.documents), len(parsed.samples)
     report.line_errors, report.source_file_id = list(parsed.line_errors), source.pk
     return report
@@ -259,7 +287,14 @@ def ingest_paths(*, collection: Collection, paths: list[str | os.PathLike], user
         items = list(expand_paths(paths, names=names))
         iterator = ctx.track(items, stage="Ingesting files") if ctx is not None else items
         for item in iterator:
-            file_report = _ingest_item(collection, item)
+            try:
+                file_report = _ingest_item(collection, item)
+            except Exception as exc:  # noqa: BLE001 — one bad file never stops the others
+                # Its database writes were in one transaction, rolled back by the exception.
+                log.exception("ingest of %s into %s failed", item.name, collection.name)
+                file_report = FileReport(name=item.name, status=ERROR, message=(
+                    f"unexpected error, nothing was written for this file: {type(exc).__name__}: "
+                    f"{str(exc).strip()[:300]}"))
             report.files.append(file_report)
             if ctx is not None:
                 ctx.log(f"{file_report.name}: {file_report.summary}",

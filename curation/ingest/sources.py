@@ -3,7 +3,8 @@
 Folders are walked recursively (hidden files skipped); zip archives are opened in memory, never
 extracted to disk, recursively (zips in zips), with limits from settings: ZIP_MAX_FILES members,
 ZIP_MAX_TOTAL_BYTES uncompressed in all, ZIP_MAX_RATIO uncompressed/compressed per member — an
-archive over a limit is refused as a whole before anything in it is read. Member names that are
+archive over a limit is refused as a whole before anything in it is read (``zip_limits_error``, also
+applied to zip-based formats such as .docx before they are parsed). Member names that are
 absolute or climb out of the archive (``..``) are refused one by one. Every file must be at most
 MAX_FILE_BYTES.
 """
@@ -14,6 +15,7 @@ import io
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
@@ -64,6 +66,29 @@ class _Budget:
         self.bytes = 0
 
 
+def zip_limits_error(infos: list[zipfile.ZipInfo], *, what: str, budget: _Budget | None = None) -> str | None:
+    """Why a zip container (an archive, or a zip-based file such as .docx) is refused, or None.
+
+    The one place for the zip-bomb limits: member count (ZIP_MAX_FILES), total uncompressed size
+    (ZIP_MAX_TOTAL_BYTES) and per-member expansion ratio (ZIP_MAX_RATIO), all from the declared
+    sizes (readers never read past them). ``budget`` adds what enclosing archives already used.
+    """
+    used_files, used_bytes = (budget.files, budget.bytes) if budget is not None else (0, 0)
+    total = sum(i.file_size for i in infos)
+    if used_files + len(infos) > settings.ZIP_MAX_FILES:
+        return (f"{what} refused: {len(infos)} files, more than the limit of {settings.ZIP_MAX_FILES} "
+                f"(setting REFINERY_ZIP_MAX_FILES)")
+    if used_bytes + total > settings.ZIP_MAX_TOTAL_BYTES:
+        return (f"{what} refused: {total / 1048576:.1f} MiB uncompressed, more than the limit of "
+                f"{settings.ZIP_MAX_TOTAL_BYTES / 1048576:.0f} MiB (setting REFINERY_ZIP_MAX_TOTAL_MB) — possible zip bomb")
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 1024 and ratio > settings.ZIP_MAX_RATIO:
+            return (f"{what} refused: member {info.filename!r} expands {ratio:.0f}× (limit "
+                    f"{settings.ZIP_MAX_RATIO}×, setting REFINERY_ZIP_MAX_RATIO) — possible zip bomb")
+    return None
+
+
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """Read a member, never more than its declared size (a lying header cannot inflate past it)."""
     out = bytearray()
@@ -91,26 +116,12 @@ def _expand_zip(source: bytes | Path, label: str, budget: _Budget, depth: int) -
         yield SourceItem(name=label, size=size, error=f"not a valid zip archive: {exc}")
         return
     # Check the whole archive before reading anything from it.
-    total = sum(i.file_size for i in infos)
-    if budget.files + len(infos) > settings.ZIP_MAX_FILES:
-        yield SourceItem(name=label, size=size, error=(
-            f"zip archive refused: {len(infos)} files, more than the limit of {settings.ZIP_MAX_FILES} "
-            f"(setting REFINERY_ZIP_MAX_FILES)"))
+    error = zip_limits_error(infos, what="zip archive", budget=budget)
+    if error:
+        yield SourceItem(name=label, size=size, error=error)
         return
-    if budget.bytes + total > settings.ZIP_MAX_TOTAL_BYTES:
-        yield SourceItem(name=label, size=size, error=(
-            f"zip archive refused: {total / 1048576:.1f} MiB uncompressed, more than the limit of "
-            f"{settings.ZIP_MAX_TOTAL_BYTES / 1048576:.0f} MiB (setting REFINERY_ZIP_MAX_TOTAL_MB) — possible zip bomb"))
-        return
-    for info in infos:
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > 1024 and ratio > settings.ZIP_MAX_RATIO:
-            yield SourceItem(name=label, size=size, error=(
-                f"zip archive refused: member {info.filename!r} expands {ratio:.0f}× (limit "
-                f"{settings.ZIP_MAX_RATIO}×, setting REFINERY_ZIP_MAX_RATIO) — possible zip bomb"))
-            return
     budget.files += len(infos)
-    budget.bytes += total
+    budget.bytes += sum(i.file_size for i in infos)
     for info in infos:
         member = _safe_member_name(info.filename)
         shown = f"{label}/{info.filename}"
@@ -127,7 +138,7 @@ def _expand_zip(source: bytes | Path, label: str, budget: _Budget, depth: int) -
         if _is_zip_name(member):
             try:
                 inner = _read_member(zf, info)
-            except (IngestError, zipfile.BadZipFile, OSError, RuntimeError) as exc:
+            except (IngestError, zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:
                 yield SourceItem(name=name, size=info.file_size, error=f"cannot read from archive: {exc}")
                 continue
             yield from _expand_zip(inner, name, budget, depth + 1)
@@ -136,7 +147,7 @@ def _expand_zip(source: bytes | Path, label: str, budget: _Budget, depth: int) -
         def load(info=info) -> bytes:
             try:
                 return _read_member(zf, info)
-            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:
+            except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:
                 raise IngestError(f"cannot read from archive: {exc}") from None
 
         yield SourceItem(name=name, size=info.file_size, load=load)

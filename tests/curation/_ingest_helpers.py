@@ -31,3 +31,30 @@ def zip_bytes(members: dict[str, bytes | str], *, compression=zipfile.ZIP_DEFLAT
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def pdf_from_objects(objects: list[bytes]) -> bytes:
+    """A PDF from raw object bodies (object 1 is the catalog), with a correct xref table."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def pdf_one_page(content: bytes, stream_dict: bytes = b"") -> bytes:
+    """One Helvetica page whose content stream is ``content`` (``stream_dict``: extra entries, e.g. a filter)."""
+    return pdf_from_objects([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Length " + str(len(content)).encode() + b" " + stream_dict + b" >>\nstream\n" + content + b"\nendstream",
+    ])

@@ -70,3 +70,10 @@ def test_cancelling_the_ingest_job_stops_between_files_and_keeps_finished_ones(t
     job = job_execute(job.pk)
     assert job.status == Job.Status.CANCELLED
     assert sorted(Document.objects.values_list("text", flat=True)) == ["document number 0", "document number 1"]
+
+
+def test_cli_reports_removed_nul_characters(tmp_path):
+    write(tmp_path, "nul.jsonl", '{"text": "a\\u0000b"}\n')
+    out = _run(tmp_path / "nul.jsonl", "--collection", "nul", "--create")
+    assert "1 documents, 0 samples — removed 1 NUL character (U+0000" in out
+    assert Document.objects.get().text == "ab"

@@ -160,9 +160,10 @@ def test_json_array_records_with_line_numbers(tmp_path):
 ]"""
     report = ingest_one(make_collection(), write(tmp_path, "alpaca_data.json", data))
     assert report.status == PARTIAL and report.samples == 2 and report.documents == 1
-    assert [n for n, _ in report.line_errors] == [6, 7]
-    assert sorted(Sample.objects.values_list("record_index", flat=True)) == [2, 3]
-    assert Document.objects.get().record_index == 8
+    # Errors point at the line each element starts on and name the element; records are indexed by element.
+    assert [(n, r.split(":")[0]) for n, r in report.line_errors] == [(6, "element 3"), (7, "element 4")]
+    assert sorted(Sample.objects.values_list("record_index", flat=True)) == [1, 2]
+    assert Document.objects.get().record_index == 5
     single = ingest_one(make_collection("c2"), write(tmp_path, "one.json", '{"prompt": "P?", "response": "R."}'))
     assert single.samples == 1
     bad = ingest_one(make_collection("c3"), write(tmp_path, "bad.json", '[{"text": "x"},\n{oops}]'))

@@ -1,11 +1,16 @@
-"""One reader per format: ``read(data: bytes, name: str) -> ReadResult``; ``READERS`` maps extensions."""
+"""One reader per format: ``read(data: bytes, name: str) -> ReadResult``; ``READERS`` maps extensions.
+
+``read_file`` is the one entry point: whatever a parser library raises on a broken file (lxml's
+XMLSyntaxError, pypdf's NotImplementedError, RecursionError, ...) becomes an ``IngestError`` naming
+the format, and NUL characters are stripped from the result (``base.strip_nul``).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from ..errors import IngestError
-from .base import ParsedDocument, ParsedSample, ReadResult
+from .base import ParsedDocument, ParsedSample, ReadResult, strip_nul
 from .docx import read_docx
 from .html import read_html
 from .pdf import read_pdf
@@ -41,9 +46,19 @@ def format_for(name: str) -> str:
 
 
 def read_file(data: bytes, name: str) -> ReadResult:
+    """Parse ``data`` by the extension of ``name``; any failure of the parser is an IngestError."""
     suffix = PurePosixPath(name).suffix.lower()
-    format_for(name)
-    return READERS[suffix][1](data, name)
+    fmt = format_for(name)
+    try:
+        result = READERS[suffix][1](data, name)
+    except IngestError:
+        raise
+    except RecursionError:
+        raise IngestError(f"corrupt {fmt} file: its structure is nested too deeply to read") from None
+    except Exception as exc:  # noqa: BLE001 — a parser library failing on a broken file
+        detail = str(exc).strip().replace("\x00", "")[:300]
+        raise IngestError(f"corrupt {fmt} file: {type(exc).__name__}" + (f": {detail}" if detail else "")) from None
+    return strip_nul(result)
 
 
 __all__ = ["READERS", "SUPPORTED", "ParsedDocument", "ParsedSample", "ReadResult", "format_for", "read_file"]

@@ -1,4 +1,8 @@
-"""Word .docx: paragraphs and table cells in document order (python-docx)."""
+"""Word .docx: paragraphs and table cells in document order (python-docx).
+
+A .docx is a zip archive: the zip-bomb limits of archives (``sources.zip_limits_error``) are checked
+on its members before python-docx reads any of them.
+"""
 from __future__ import annotations
 
 import io
@@ -6,6 +10,7 @@ import zipfile
 from pathlib import PurePosixPath
 
 from ..errors import IngestError
+from ..sources import zip_limits_error
 from .base import ParsedDocument, ReadResult
 
 
@@ -16,6 +21,14 @@ def read_docx(data: bytes, name: str) -> ReadResult:
 
     if not data.strip():
         raise IngestError("the file is empty")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise IngestError(f"not a valid .docx file (not a zip archive: {exc})") from None
+    error = zip_limits_error(infos, what=".docx file")
+    if error:
+        raise IngestError(error)
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:

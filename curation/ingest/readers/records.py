@@ -17,16 +17,19 @@ from .base import ParsedDocument, ParsedSample, ReadResult
 CSV_DELIMITERS = ",;\t|"
 
 
-def _add(result: ReadResult, record: dict, line: int) -> None:
+def _add(result: ReadResult, record: dict, line: int, *, index: int | None = None, where: str = "") -> None:
+    """Map one record; ``line`` is where errors are reported, ``index`` (default: the line) the
+    record's unique position in the file, ``where`` a prefix for error messages."""
     try:
         kind, payload, extra = record_map(record)
     except RecordError as exc:
-        result.line_errors.append((line, str(exc)))
+        result.line_errors.append((line, f"{where}{exc}"))
         return
+    index = line if index is None else index
     if kind == "sample":
-        result.samples.append(ParsedSample(messages=payload, record_index=line, **extra))
+        result.samples.append(ParsedSample(messages=payload, record_index=index, **extra))
     else:
-        result.documents.append(ParsedDocument(text=payload, record_index=line, **extra))
+        result.documents.append(ParsedDocument(text=payload, record_index=index, **extra))
 
 
 def iter_jsonl(text: str):
@@ -60,8 +63,11 @@ def read_jsonl(data: bytes, name: str) -> ReadResult:
 
 
 def read_json(data: bytes, name: str) -> ReadResult:
-    """A JSON array of records (e.g. Alpaca's ``alpaca_data.json``) or one record; each element's
-    record index is the line it starts on, so errors point at the right place."""
+    """A JSON array of records (e.g. Alpaca's ``alpaca_data.json``) or one record.
+
+    Each element's record index is its 1-based position in the array (unique even when the whole
+    array is on one line); errors name the element and the line it starts on.
+    """
     text, encoding = decode_text(data)
     decoder = json.JSONDecoder()
     try:
@@ -74,20 +80,21 @@ def read_json(data: bytes, name: str) -> ReadResult:
         return result
     if not isinstance(document, list):
         raise IngestError(f"expected a JSON array of records or one record object, got {type(document).__name__}")
+    if not document:
+        raise IngestError("the JSON array is empty")
     # Walk the array again with raw_decode to learn the line each element starts on.
     pos, line, counted = text.index("[") + 1, 1, 0
-    for element in document:
+    for number, element in enumerate(document, start=1):
         while text[pos] in " \t\r\n,\ufeff":
             pos += 1
         line += text.count("\n", counted, pos)
         counted = pos
         _, pos = decoder.raw_decode(text, pos)
+        where = f"element {number}: "
         if not isinstance(element, dict):
-            result.line_errors.append((line, f"expected a JSON object, got {type(element).__name__}"))
+            result.line_errors.append((line, f"{where}expected a JSON object, got {type(element).__name__}"))
             continue
-        _add(result, element, line)
-    if not document:
-        raise IngestError("the JSON array is empty")
+        _add(result, element, line, index=number, where=where)
     return result
 
 

@@ -38,6 +38,8 @@ class Command(BaseCommand):
                      self.style.WARNING if f["status"] in (PARTIAL, PRESENT) else self.style.SUCCESS)
             detail = (f"{f['documents']} documents, {f['samples']} samples" if f["status"] not in (ERROR, PRESENT)
                       else f["message"])
+            if f["message"] and f["status"] not in (ERROR, PRESENT):
+                detail += f" — {f['message']}"  # a note, e.g. NUL characters removed
             self.stdout.write(f"{f['name']:<{width}}  {style(f['status']):<16}  {detail}")
             for line, reason in f["line_errors"][:20]:
                 self.stdout.write(f"{'':<{width}}    line {line}: {reason}")
