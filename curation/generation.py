@@ -92,6 +92,20 @@ def local_model_path(name: str) -> Path:
     return path
 
 
+def model_fingerprint(path: str | Path) -> str:
+    """A short id of a local model folder's exact contents as loaded: its resolved path and each file's
+    name, size and modification time. Caches keyed by it never serve outputs of a replaced model."""
+    import hashlib
+
+    root = Path(path).resolve()
+    h = hashlib.sha256(str(root).encode())
+    for f in sorted(root.iterdir()):
+        if f.is_file():
+            st = f.stat()
+            h.update(f"\x1f{f.name}\x1f{st.st_size}\x1f{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
 class LocalGenerator:
     """A local causal LM through transformers (chat template, greedy, batched with left padding)."""
 
@@ -101,6 +115,7 @@ class LocalGenerator:
 
         self.path = Path(path)
         self.key = f"local:{self.path.name}"
+        self.fingerprint = model_fingerprint(self.path)
         self.batch_size = batch_size
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path))
         self.tokenizer.padding_side = "left"

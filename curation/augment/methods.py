@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import AugmentContext, Augmenter, Item, Option, Outcome, Variant, register_augmenter
+from .lineage import value_pattern
 from .protect import PLACEHOLDER_RE, overlaps, protected_spans, spans_preserved
 from .quality import SIMILARITY_BAND, similarity_gate
 from .translate import PIVOT, Translator, check_backend_spec, parroted_example, translator_from_spec
@@ -226,8 +227,9 @@ class Synonym(Augmenter):
 class EntitySwap(Augmenter):
     """Swap annotated entities of the listed types for other values from the curator's lists.
 
-    Every occurrence in every message changes, and the sample's ``entities`` annotation is updated to
-    match; the intent stays. Entities that are PII placeholders are never swapped.
+    Every occurrence in every message changes (whole words only for values that start/end with a Latin
+    letter or digit: ``card`` is not swapped inside ``discard``), and the sample's ``entities`` annotation
+    is updated to match; the intent stays. Entities that are PII placeholders are never swapped.
     """
 
     method = "entity_swap"
@@ -250,7 +252,8 @@ class EntitySwap(Augmenter):
                 if etype not in wanted or not pool:
                     continue
                 for k, value in enumerate(values):
-                    if not value or PLACEHOLDER_RE.fullmatch(value) or value not in all_text or value in mapping:
+                    if (not value or PLACEHOLDER_RE.fullmatch(value) or value in mapping
+                            or not value_pattern(value).search(all_text)):
                         continue
                     choices = [v for v in pool if v != value and v not in mapping.values()]
                     if not choices:
@@ -260,7 +263,7 @@ class EntitySwap(Augmenter):
             if not mapping:
                 outcomes.append(Outcome.rejected("no swappable entity"))
                 continue
-            pattern = re.compile("|".join(re.escape(v) for v in sorted(mapping, key=len, reverse=True)))
+            pattern = re.compile("|".join(value_pattern(v).pattern for v in sorted(mapping, key=len, reverse=True)))
             messages = [dict(m, content=pattern.sub(lambda mm: mapping[mm.group()], m.get("content", "")))
                         for m in item.messages]
             outcomes.append(Outcome([Variant(messages, entities=new_entities, details={"swapped": mapping})]))
@@ -285,14 +288,15 @@ PERTURBATIONS = ("rephrase", "irrelevant_context", "reorder")
 @register_augmenter
 class Perturb(Augmenter):
     """Instruction perturbation of the first user turn: template rephrasings, an irrelevant sentence,
-    reordered constraints (sentences after the first). Each kind applies with probability ``rate``."""
+    reordered constraints (sentences after the first). Each kind applies with probability ``rate`` (in
+    (0, 1]); when chance picked none, one applicable kind still does (every variant differs)."""
 
     method = "perturb"
     description = "Instruction perturbation: rephrasings, irrelevant context, reordered constraints"
     options_spec = {
         **Augmenter.options_spec,
-        "rate": Option("number", 0.5, "Probability that each kind of perturbation applies.",
-                       minimum=0, maximum=1),
+        "rate": Option("number", 0.5, "Probability that each kind of perturbation applies (at least one does).",
+                       minimum=0, maximum=1, exclusive_minimum=True),
         "kinds": Option("strings", PERTURBATIONS, "Perturbations to choose from.", choices=PERTURBATIONS),
     }
 

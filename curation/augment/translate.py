@@ -10,7 +10,9 @@ Backends (pick with a spec string, ``translator_from_spec``):
   per direction.
 
 ``CachedTranslator`` wraps any backend with ``TranslationCache`` (SQLite under ``DATA_DIR/cache``):
-repeated sentences are never translated twice, across runs and processes.
+repeated sentences are never translated twice, across runs and processes. The cache key holds the
+backend's ``cache_key``: for local models a fingerprint of the folder's contents
+(``curation.generation.model_fingerprint``), so a retrained or replaced model never gets old outputs.
 """
 from __future__ import annotations
 
@@ -84,6 +86,8 @@ class LMTranslator:
 
         self.generator = get_generator(generator_spec or None)
         self.key = f"lm/{self.generator.key}"
+        fingerprint = getattr(self.generator, "fingerprint", "")
+        self.cache_key = f"{self.key}@{fingerprint}" if fingerprint else self.key
 
     def translate(self, texts: list[str], *, src: str, tgt: str) -> list[str]:
         flat = [" ".join(t.split()) for t in texts]
@@ -101,6 +105,8 @@ class Seq2SeqTranslator:
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
+        from curation.generation import model_fingerprint
+
         self._torch = torch
         self.batch_size = batch_size
         self._models: dict[tuple[str, str] | None, tuple] = {}
@@ -112,8 +118,10 @@ class Seq2SeqTranslator:
             model = AutoModelForSeq2SeqLM.from_pretrained(str(path))
             model.eval()
             self._models[direction] = (tok, model)
-        self.key = "seq2seq/" + ",".join(
-            f"{'-'.join(d) if d else '*'}={Path(p).name}" for d, p in sorted(paths.items(), key=lambda kv: str(kv[0])))
+        ordered = sorted(paths.items(), key=lambda kv: str(kv[0]))
+        self.key = "seq2seq/" + ",".join(f"{'-'.join(d) if d else '*'}={Path(p).name}" for d, p in ordered)
+        self.cache_key = "seq2seq/" + ",".join(
+            f"{'-'.join(d) if d else '*'}={model_fingerprint(p)}" for d, p in ordered)
 
     def translate(self, texts: list[str], *, src: str, tgt: str) -> list[str]:
         _check_pair(src, tgt)
@@ -184,11 +192,12 @@ class CachedTranslator:
         self.inner = inner
         self.cache = cache if cache is not None else TranslationCache()
         self.key = inner.key
+        self.cache_key = getattr(inner, "cache_key", inner.key)
         self.hits = 0
         self.misses = 0
 
     def translate(self, texts: list[str], *, src: str, tgt: str) -> list[str]:
-        keys = [TranslationCache.make_key(self.key, src, tgt, t) for t in texts]
+        keys = [TranslationCache.make_key(self.cache_key, src, tgt, t) for t in texts]
         known = self.cache.get_many(keys)
         todo: dict[str, str] = {}
         for k, t in zip(keys, texts):

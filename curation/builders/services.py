@@ -1,7 +1,9 @@
 """Instruction building: templates over structured records, document → QA, (CoT through templates).
 
 Built samples have ``origin=built``, ``method`` = ``template:<name>`` or ``qa:<generator key>``, and link
-to their source (``source_file`` + ``record_index`` for records, ``source_document`` for QA).
+to their source (``source_file`` + ``record_index`` for records, ``source_document`` for QA). Records read
+from a path (``build --input``) are kept as a source file of the collection first (raw bytes by content
+hash, as ingest keeps them; the same content already there is reused), so those samples link back too.
 """
 from __future__ import annotations
 
@@ -79,6 +81,7 @@ def samples_build_from_template(*, collection: Collection, template: Instruction
     if (source_file is None) == (path is None):
         raise ValueError("give a source file or a path")
     records = source_file_records(source_file) if source_file is not None else read_records_file(path)
+    from_path = source_file is None
     spec = TemplateSpec.from_model(template)
     method = f"template:{template.name}"
     known = set(Sample.objects.filter(collection=collection).values_list("content_hash", flat=True))
@@ -101,11 +104,36 @@ def samples_build_from_template(*, collection: Collection, template: Instruction
                           content_hash=h, meta={**built.meta, "template": template.name},
                           created_by=user, updated_by=user))
     with transaction.atomic():
+        if from_path:
+            source_file = _records_source_file(collection=collection, path=Path(path), template=template,
+                                               n_samples=len(new), user=user)
+            for sample in new:
+                sample.source_file = source_file
         Sample.objects.bulk_create(new, batch_size=500)
         audit_log(obj=template, action="build", user=user,
                   summary=f"Built {len(new)} samples with template {template.name}",
                   details={"records": len(records), "duplicates": duplicates})
     return {"records": len(records), "samples": len(new), "duplicates": duplicates, "method": method}
+
+
+def _records_source_file(*, collection: Collection, path: Path, template: InstructionTemplate, n_samples: int,
+                         user=None) -> SourceFile:
+    """The collection's source file for a records file read from disk (created, or the same content reused)."""
+    import hashlib
+
+    from curation.ingest.services import _store_raw
+
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    existing = (SourceFile.objects.filter(collection=collection, sha256=sha)
+                .exclude(status=SourceFile.Status.ERROR).first())
+    if existing is not None:
+        return existing
+    SourceFile.objects.filter(collection=collection, sha256=sha).delete()  # an earlier failed ingest of it
+    return SourceFile.objects.create(
+        collection=collection, name=path.name[:500], sha256=sha, size=len(data),
+        format=path.suffix.lower().lstrip("."), stored_path=_store_raw(data, sha, path.name),
+        n_samples=n_samples, report={"built_with_template": template.name}, created_by=user, updated_by=user)
 
 
 def samples_build_qa(*, collection: Collection, generator_spec: str = "", max_pairs: int = 2,

@@ -10,7 +10,7 @@ from curation.builders.cot import strip_reasoning
 from curation.builders.services import samples_build_from_template, samples_build_qa, template_preview, template_save
 from curation.builders.templates import TemplateError, TemplateSpec, build_from_record, render
 from curation.hashing import text_hash
-from curation.models import Collection, Document, Sample
+from curation.models import Collection, Document, Sample, SourceFile
 
 RECORDS = [
     {"id": 1, "age": 45, "symptoms": ["头痛", "发烧"], "analysis": "发热伴头痛三天", "candidates": ["流感", "普通感冒"],
@@ -74,12 +74,21 @@ def test_build_cli(collection, records_file, tmp_path, capsys):
     call_command("build", "--collection", "clinic", "--template", "cot", "--input", str(records_file))
     assert "2 samples built from 2 records" in capsys.readouterr().out
     assert Sample.objects.filter(meta__cot__answer="支气管炎").count() == 1
+    # the records file became a source file of the collection: the samples link back to it and its lines
+    assert sorted(Sample.objects.filter(source_file__name="cases.jsonl").values_list("record_index", flat=True)) == [1, 2]
+    source = Sample.objects.first().source_file
+    assert source.sha256 == __import__("hashlib").sha256(records_file.read_bytes()).hexdigest()
+    from curation.ingest.services import source_file_path
+    assert source_file_path(source).read_bytes() == records_file.read_bytes()
+    call_command("build", "--collection", "clinic", "--template", "cot", "--input", str(records_file))
+    assert SourceFile.objects.filter(collection=collection).count() == 1  # same content: the same source file
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"symptoms": "x"}) + "\n", encoding="utf-8")
     with pytest.raises(CommandError, match="line 1: chain-of-thought: missing field 'analysis'"):
         call_command("build", "--collection", "clinic", "--template", "cot", "--input", str(bad))
     with pytest.raises(CommandError, match="No template 'nope'"):
         call_command("build", "--collection", "clinic", "--template", "nope", "--input", str(bad))
+    assert not SourceFile.objects.filter(name="bad.jsonl").exists()  # a failed build keeps nothing
 
 
 def test_document_to_qa_with_the_bundled_lm(collection):
