@@ -82,3 +82,76 @@ def test_ten_megabyte_document():
     out = norm(text)
     assert out.startswith("Full width 测试文本。\nFull")
     assert "Ｆ" not in out and "  " not in out
+
+
+# ---------------------------------------------------------------- ftfy gate (ftfy only runs where it would change something)
+MOJIBAKE_SOURCES = ["Café déjà vu", "The Mona Lisa doesn’t have eyebrows.", "✔ No problems", "中文测试，“引号”",
+                    "naïve façade — “quoted” … ½ €5", "Привет, мир", "Ελληνικά", "日本語のテキスト", "¯\\_(ツ)_/¯"]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "windows-1252", "macroman", "windows-1251", "windows-1253"])
+def test_real_mojibake_is_still_fixed(encoding):
+    import ftfy
+
+    from curation.pipeline.steps.normalize import fix_unicode, ftfy_gate
+
+    for source in MOJIBAKE_SOURCES:
+        try:
+            broken = source.encode("utf-8").decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        expected = ftfy.fix_text(broken, unescape_html=False, fix_character_width=False, uncurl_quotes=False)
+        if expected == broken:
+            continue  # ftfy itself leaves it alone (e.g. nothing it can prove is mojibake)
+        assert ftfy_gate().search(broken), (encoding, broken)
+        assert fix_unicode(broken) == expected
+        assert norm(broken) == norm(source), (encoding, broken)
+
+
+def test_curly_quotes_and_chinese_punctuation_skip_ftfy_with_the_same_result():
+    import ftfy
+
+    from curation.pipeline.steps.normalize import fix_unicode, ftfy_gate
+
+    for text in ["He said “hello” — it’s fine…", "他说：“你好”——这是‘引号’……", "“第一”“第二”", "m² ½ ① · 5 × 3"]:
+        same = ftfy.fix_text(text, unescape_html=False, fix_character_width=False, uncurl_quotes=False)
+        assert fix_unicode(text) == same
+    assert not ftfy_gate().search("He said “hello” — it’s fine…")
+
+
+def test_ftfy_gate_misses_nothing_ftfy_would_change():
+    """Fuzz: every string the gate passes over is one ftfy leaves as it is (up to NFC) — built from the
+    characters ftfy's mojibake heuristic is made of, ASCII, CJK and combining marks."""
+    import random
+    import unicodedata
+
+    import ftfy
+    from ftfy.badness import MOJIBAKE_CATEGORIES, is_bad
+
+    from curation.pipeline.steps.normalize import ftfy_gate
+
+    pool = []
+    for fragment in MOJIBAKE_CATEGORIES.values():
+        i = 0
+        while i < len(fragment):
+            if i + 2 < len(fragment) and fragment[i + 1] == "-":
+                pool.extend(chr(c) for c in range(ord(fragment[i]), ord(fragment[i + 2]) + 1))
+                i += 3
+            else:
+                pool.append(fragment[i])
+                i += 1
+    pool += list("aeAZ .,?!\n\t0") + ["中", "文", "。", "\u0301", "\u0303", "€", "√", "Ã", "Â", "œ", "\u2028", "\r", "ﬁ", "\x1b["]
+    # the characters ftfy's single-character and "common"-character rules are about, drawn half the time
+    tricky = list("az .,?\n") + ["Ã", "Â", "Œ", "œ", "Ø", "Ù", "Î", "Ð", "√", "·", "´", "\xa0", "–", "…", "’", "°", "€"]
+    rng = random.Random(7)
+    gate = ftfy_gate()
+    passed = 0
+    for _ in range(30_000):
+        s = "".join(rng.choice(tricky if rng.random() < 0.5 else pool) for _ in range(rng.randint(1, 6)))
+        if gate.search(s):
+            continue
+        passed += 1
+        assert not is_bad(s), repr(s)
+        fixed = ftfy.fix_text(s, unescape_html=False, fix_character_width=False, uncurl_quotes=False)
+        assert fixed == unicodedata.normalize("NFC", s), repr(s)
+    assert passed > 1000  # the fuzz did exercise the fast path
