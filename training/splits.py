@@ -86,6 +86,24 @@ def gram_hashes(th: np.ndarray, n: int) -> np.ndarray:
     return np.unique(acc)
 
 
+SHINGLE = 3  # tokens per shingle for near-duplicate detection
+
+
+def shingle_hashes(th: np.ndarray) -> np.ndarray:
+    """Unique hashes of a text's token 3-shingles (``th`` = its ``token_hashes``; fewer tokens: none)."""
+    if len(th) < SHINGLE:
+        return th[:0]
+    return gram_hashes(th, SHINGLE)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sets given as unique hash arrays."""
+    if not len(a) or not len(b):
+        return 0.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
 class MinHasher:
     """MinHash over token 3-shingles with LSH banding; vectorised with numpy."""
 
@@ -97,14 +115,26 @@ class MinHasher:
         self.rows = num_perm // bands
 
     def signature(self, text: str | np.ndarray) -> np.ndarray | None:
+        """MinHash signature of a text (or its token hashes); None below 3 tokens (no shingle)."""
         th = token_hashes(text) if isinstance(text, str) else text
-        if len(th) < 3:
-            return None
-        sh = gram_hashes(th, 3) & np.uint64(0x1FFFFFFFFFFFFFFF)
+        sh = shingle_hashes(th)
+        return self.signature_of(sh) if len(sh) else None
+
+    def signature_of(self, shingles: np.ndarray) -> np.ndarray:
+        sh = shingles & np.uint64(0x1FFFFFFFFFFFFFFF)
         # (a*x + b) mod p with wrap-around multiplication is a fine universal-ish hash for bucketing.
         with np.errstate(over="ignore"):
             vals = (np.outer(sh, self.a) + self.b) % _MERSENNE
         return vals.min(axis=0)
+
+    def band_hashes(self, sig: np.ndarray) -> np.ndarray:
+        """One 64-bit hash per band (its ``rows`` signature values combined): equal hash = same LSH bucket."""
+        rows = sig[:self.bands * self.rows].reshape(self.bands, self.rows)
+        acc = rows[:, 0].copy()
+        with np.errstate(over="ignore"):
+            for j in range(1, self.rows):
+                acc = acc * _GRAM_MUL + rows[:, j]
+        return acc
 
     def band_keys(self, sig: np.ndarray) -> list[bytes]:
         r = self.rows
@@ -113,27 +143,90 @@ class MinHasher:
 
 def near_duplicate_pairs(items: Iterable[tuple[Hashable, str | np.ndarray]], *,
                          threshold: float) -> list[tuple[Hashable, Hashable]]:
-    """(key, text or its token_hashes) → pairs of keys whose estimated Jaccard similarity is ≥ threshold."""
+    """(key, text or its token_hashes) → pairs of keys that join every (near-)duplicate into one component.
+
+    * Exact duplicates — the same token sequence, however short (one-word and CJK two-character texts
+      included) — are paired with the first key that had it.
+    * Near-duplicates — texts of ≥ 3 tokens whose token 3-shingle sets have a Jaccard similarity ≥
+      ``threshold``: MinHash LSH (16 bands × 4 rows) proposes candidates, and every member of every bucket
+      is checked against the other components in that bucket with the exact Jaccard of the two shingle sets
+      (so a pair that shares a bucket is never missed, and an LSH false positive never joins anything).
+
+    The result is a spanning forest: union the pairs to get the groups (connected components of
+    "exact duplicate or Jaccard ≥ threshold"). Texts with no tokens are left alone. Memory: the token
+    arrays the caller passes are referenced, not copied; per text 16 band hashes (128 bytes) plus a
+    128-bit exact hash.
+    """
     mh = MinHasher()
-    buckets: dict[bytes, list[Hashable]] = defaultdict(list)
-    sigs: dict[Hashable, np.ndarray] = {}
+    keys: list[Hashable] = []          # index → key, for texts with shingles
+    ths: list[np.ndarray] = []         # index → token hashes (references)
+    bands: list[np.ndarray] = []
+    first_with: dict[int, Hashable] = {}
+    pairs: list[tuple[Hashable, Hashable]] = []
     for key, text in items:
-        sig = mh.signature(text)
-        if sig is None:
+        th = token_hashes(text) if isinstance(text, str) else text
+        if not len(th):
             continue
-        sigs[key] = sig
-        for bk in mh.band_keys(sig):
-            buckets[bk].append(key)
-    pairs = set()
-    for members in buckets.values():
-        if len(members) < 2:
+        digest = xxhash.xxh3_128_intdigest(th.tobytes())
+        first = first_with.get(digest)
+        if first is not None:
+            pairs.append((first, key))
             continue
-        first = members[0]
-        for other in members[1:]:
-            if (first, other) in pairs:
-                continue
-            if float(np.mean(sigs[first] == sigs[other])) >= threshold:
-                pairs.add((first, other))
+        first_with[digest] = key
+        sh = shingle_hashes(th)
+        if not len(sh):
+            continue  # shorter than a shingle: exact grouping only
+        keys.append(key)
+        ths.append(th)
+        bands.append(mh.band_hashes(mh.signature_of(sh)))
+    del first_with
+    if len(keys) < 2:
+        return pairs
+    table = np.vstack(bands)
+    del bands
+    uf = UnionFind()
+    cache: dict[int, np.ndarray] = {}
+
+    def shingles(i: int) -> np.ndarray:
+        got = cache.get(i)
+        if got is None:
+            if len(cache) > 100_000:
+                cache.clear()
+            got = cache[i] = shingle_hashes(ths[i])
+        return got
+
+    def similar(i: int, j: int) -> bool:
+        a, b = shingles(i), shingles(j)
+        if min(len(a), len(b)) < threshold * max(len(a), len(b)):
+            return False  # sizes alone rule out Jaccard ≥ threshold
+        return jaccard(a, b) >= threshold
+
+    for band in range(table.shape[1]):
+        col = table[:, band]
+        order = np.argsort(col, kind="stable")
+        ordered = col[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        ends = np.r_[starts[1:], len(ordered)]
+        multi = ends - starts > 1
+        for start, end in zip(starts[multi].tolist(), ends[multi].tolist()):
+            run = order[start:end]
+            comps: list[list[int]] = []  # components among this bucket's members seen so far
+            for i in sorted(int(x) for x in run):
+                hits = []
+                for ci, members in enumerate(comps):
+                    if uf.find(members[0]) == uf.find(i):
+                        hits.append(ci)
+                        continue
+                    match = next((j for j in members if similar(j, i)), None)
+                    if match is not None:
+                        uf.union(match, i)
+                        pairs.append((keys[match], keys[i]))
+                        hits.append(ci)
+                if not hits:
+                    comps.append([i])
+                    continue
+                merged = [i] + [m for ci in hits for m in comps[ci]]
+                comps = [c for ci, c in enumerate(comps) if ci not in hits] + [merged]
     return sorted(pairs, key=str)
 
 

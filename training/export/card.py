@@ -14,6 +14,13 @@ def _size_category(n: int) -> str:
     return "n>10M"
 
 
+def _n_decontaminated(manifest: dict) -> int:
+    """The true count (the database copy of a manifest keeps only the first entries of the list)."""
+    dec = manifest.get("decontamination", {})
+    n = dec.get("n_excluded")
+    return int(n) if n is not None else len(dec.get("excluded", []))
+
+
 def render(*, manifest: dict, data_files: dict[str, str]) -> str:
     """README.md text for a version; ``data_files`` = {split: relative parquet/jsonl path}."""
     counts = manifest.get("counts", {}).get("splits", {})
@@ -39,7 +46,9 @@ def render(*, manifest: dict, data_files: dict[str, str]) -> str:
         f"- Created by: {manifest.get('created_by') or 'unknown'} at {manifest.get('created_at')}",
         f"- Parent version: {manifest.get('parent') or 'none'}",
         f"- Pipeline runs: {', '.join(str(r.get('id')) for r in manifest.get('pipeline_runs', [])) or 'none'}",
-        f"- Decontaminated samples excluded: {len(manifest.get('decontamination', {}).get('excluded', []))}",
+        f"- Decontaminated samples excluded: {_n_decontaminated(manifest)}",
+        f"- Augmented samples left out (their original is in validation/test): "
+        f"{manifest.get('splits', {}).get('augmented_left_out', 0)}",
         "- Personal data found by the PII step is replaced by placeholders such as `[PERSON_1]`.", "",
         "## Filter spec", "", "```json", json.dumps(manifest.get("spec", {}), ensure_ascii=False, indent=2), "```", "",
     ]

@@ -40,6 +40,7 @@ from ..models.datasets import SPLITS, DatasetVersion, EvaluationSet
 from ..splits import PIN_STRENGTH, UnionFind, assign_splits, near_duplicate_pairs, token_hashes
 
 MANIFEST_VERSION = 1
+MANIFEST_LIST_CAP = 200  # per-sample lists kept in the database copy of the manifest (manifest.json has them all)
 LABEL_CHUNK = 500
 LABEL_MAX_CHARS = 100  # longer strings in a label are free text (an edited answer), not a category
 JSONL_WRITERS = {"messages": messages_fmt, "alpaca": alpaca, "sharegpt": sharegpt}
@@ -307,16 +308,38 @@ def dataset_preview_count(*, collection, spec: dict) -> dict:
 
 
 # ============================================================================ grouping and splits
+AUGMENTED_HELD_OUT = "augmented from held-out sample"
+AUGMENTED_PINNED = "augmented sample pinned to a held-out split"
+
+
+def _is_augmented(c: Candidate) -> bool:
+    return c.origin == "augmented"
+
+
 def _group_and_split(cands: list[Candidate], spec: DatasetSpec, th_of: dict[int, Any],
-                     ctx=None) -> tuple[dict[int, str], dict[int, str], dict]:
-    """→ (sample id → split, sample id → group key, stats)."""
+                     ctx=None) -> tuple[dict[int, str], dict[int, str], dict, list[dict]]:
+    """→ (sample id → split, sample id → group key, stats, augmented samples left out).
+
+    Groups (union-find): a sample with its parent and siblings, samples of one source document, samples with
+    the same content hash, exact and MinHash near-duplicates (``near_duplicate_pairs``). Splits are assigned
+    to the groups' *original* (non-augmented) members only, so augmentation never decides which originals
+    are held out. Augmented members then follow their group into train; a group that went to validation or
+    test keeps its originals there and leaves its augmented members out of the version (listed with
+    ``AUGMENTED_HELD_OUT``): held-out splits hold only real samples, and no paraphrase of a held-out sample is
+    trained on. A group with no original in the version (parents filtered out) goes to train.
+    """
     uf = UnionFind()
+    by_hash: dict[str, int] = {}
     for c in cands:
         uf.find(c.sample_id)
         if c.parent_id:
             uf.union(c.sample_id, c.parent_id)  # also joins siblings whose parent is not selected
         if c.source_document_id:
             uf.union(c.sample_id, f"d{c.source_document_id}")
+        # identical samples share a group (and so the group key, the smallest content hash, is unique)
+        first = by_hash.setdefault(c.content_hash, c.sample_id)
+        if first != c.sample_id:
+            uf.union(first, c.sample_id)
     if ctx is not None:
         ctx.progress(0, len(cands), stage="Grouping near-duplicates", force=True)
     pairs = near_duplicate_pairs(((c.sample_id, th_of[c.sample_id]) for c in cands), threshold=NEAR_DUP_THRESHOLD)
@@ -329,23 +352,43 @@ def _group_and_split(cands: list[Candidate], spec: DatasetSpec, th_of: dict[int,
     strata: dict[str, str] = {}
     pinned: dict[str, str] = {}
     group_of: dict[int, str] = {}
+    augmented_of: dict[str, list[Candidate]] = {}
     for mem in members.values():
         key = min(c.content_hash for c in mem)
-        groups[key] = [c.sample_id for c in mem]
-        labels = Counter(c.label or c.domain or "" for c in mem)
+        originals = [c for c in mem if not _is_augmented(c)]
+        augmented_of[key] = [c for c in mem if _is_augmented(c)]
+        placed = originals or mem
+        groups[key] = [c.sample_id for c in placed]
+        labels = Counter(c.label or c.domain or "" for c in placed)
         strata[key] = min(labels, key=lambda lab: (-labels[lab], lab))
-        pins = [c.pinned for c in mem if c.pinned in PIN_STRENGTH]
+        pins = [c.pinned for c in originals if c.pinned in PIN_STRENGTH]
         if pins:
             pinned[key] = max(pins, key=PIN_STRENGTH.__getitem__)
+        elif not originals:
+            pinned[key] = "train"
         for c in mem:
             group_of[c.sample_id] = key
     split_of = assign_splits(groups=groups, strata=strata, pinned=pinned, ratios=spec.ratios, seed=spec.seed)
+    left_out: list[dict] = []
+    for key, aug in augmented_of.items():
+        split = split_of[groups[key][0]]
+        for c in aug:
+            if c.pinned in ("validation", "test"):
+                left_out.append({"id": str(c.sample_id), "reason": AUGMENTED_PINNED, "parent": c.parent_id,
+                                 "split": c.pinned})
+            elif split == "train":
+                split_of[c.sample_id] = "train"
+            else:
+                left_out.append({"id": str(c.sample_id), "reason": AUGMENTED_HELD_OUT, "parent": c.parent_id,
+                                 "split": split})
+    left_out.sort(key=lambda e: _id_key(e["id"]))
     stats = {"seed": spec.seed, "ratios": spec.ratios, "groups": len(groups),
-             "multi_sample_groups": sum(1 for g in groups.values() if len(g) > 1),
-             "largest_group": max((len(g) for g in groups.values()), default=0),
+             "multi_sample_groups": sum(1 for k in groups if len(groups[k]) + len(augmented_of[k]) > 1),
+             "largest_group": max((len(groups[k]) + len(augmented_of[k]) for k in groups), default=0),
              "near_duplicate_pairs": len(pairs), "pinned_groups": len(pinned),
+             "augmented_left_out": len(left_out),
              "stratified_by": "label" if any(c.label for c in cands) else "domain"}
-    return split_of, group_of, stats
+    return split_of, group_of, stats, left_out
 
 
 def _eval_set_texts(names: list[str]) -> list[tuple[str, Iterator[str]]]:
@@ -471,7 +514,9 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
     cands = sel.candidates
     # token hashes of the non-system text, computed once for near-duplicates and decontamination
     th_of = {c.sample_id: token_hashes(messages_text(c.messages)) for c in cands}
-    split_of, group_of, split_stats = _group_and_split(cands, spec, th_of, ctx)
+    split_of, group_of, split_stats, left_out = _group_and_split(cands, spec, th_of, ctx)
+    left_out_ids = {int(e["id"]) for e in left_out}
+    cands = [c for c in cands if c.sample_id not in left_out_ids]
     if sel.run is not None:
         # The run kept one record per duplicate cluster and dropped the rest, so a cluster is never split.
         from curation.selectors import run_duplicate_clusters
@@ -520,10 +565,11 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
             "notes": notes,
             "counts": {
                 "collection_samples": sel.total,
-                "selected": len(cands),
+                "selected": len(sel.candidates),
                 "written": len(kept),
                 "splits": {s: len(by_split[s]) for s in SPLITS},
-                "excluded": {**dict(sel.excluded), **({"contaminated": len(contaminated)} if contaminated else {})},
+                "excluded": {**dict(sel.excluded), **Counter(e["reason"] for e in left_out),
+                             **({"contaminated": len(contaminated)} if contaminated else {})},
                 "chain_of_thought_stripped": sum(1 for c in kept if c.cot_stripped),
             },
             "label_distribution": {s: _distribution(c.label for c in by_split[s]) for s in SPLITS},
@@ -538,8 +584,9 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
             "labelling_projects": sorted({p for c in kept for p in c.projects}),
             "source_files": [{"id": f.pk, "name": f.name, "sha256": f.sha256} for f in sorted(sources.values(), key=lambda f: f.pk)],
             "splits": split_stats,
+            "excluded_samples": left_out,
             "decontamination": {"ngram": spec.ngram, "max_overlap": spec.max_overlap, "eval_sets": spec.eval_sets,
-                                "excluded": decontam_entries},
+                                "n_excluded": len(decontam_entries), "excluded": decontam_entries},
             "lineage": {"file": "lineage.jsonl", "rows": files["lineage.jsonl"]["rows"]},
             "content_hash": content_hash,
         }
@@ -563,10 +610,10 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
                 shutil.rmtree(final)
             version = DatasetVersion(
                 collection=collection, number=number, status=DatasetVersion.Status.READY, spec=spec.as_dict(),
-                manifest={k: v for k, v in manifest.items() if k != "decontamination"} | {
+                manifest={k: v for k, v in manifest.items() if k not in ("decontamination", "excluded_samples")} | {
+                    "excluded_samples": left_out[:MANIFEST_LIST_CAP],
                     "decontamination": {**manifest["decontamination"],
-                                        "excluded": decontam_entries[:200],
-                                        "n_excluded": len(decontam_entries)}},
+                                        "excluded": decontam_entries[:MANIFEST_LIST_CAP]}},
                 path=str(final.relative_to(Path(settings.DATA_DIR))), content_hash=content_hash,
                 n_train=len(by_split["train"]), n_validation=len(by_split["validation"]), n_test=len(by_split["test"]),
                 parent=parent, notes=notes,

@@ -2,7 +2,19 @@
 from __future__ import annotations
 
 from training.decontam import HeldOutIndex, ngram_hashes
-from training.splits import assign_splits, near_duplicate_pairs, tokens
+import itertools
+import random
+
+from training.splits import (
+    MinHasher,
+    UnionFind,
+    assign_splits,
+    jaccard,
+    near_duplicate_pairs,
+    shingle_hashes,
+    token_hashes,
+    tokens,
+)
 
 RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
@@ -49,3 +61,80 @@ def test_ngram_overlap():
     assert idx.overlap("completely unrelated words that share nothing at all with it")[0] == 0.0
     assert len(ngram_hashes("短文本", 8)) == 1  # shorter than n: one gram for the whole text
     assert len(ngram_hashes("a b c d e f g h i j", 8)) == 3
+
+
+def _components(keys, pairs):
+    uf = UnionFind()
+    for k in keys:
+        uf.find(k)
+    for a, b in pairs:
+        uf.union(a, b)
+    out: dict = {}
+    for k in keys:
+        out.setdefault(uf.find(k), set()).add(k)
+    return sorted(sorted(c) for c in out.values())
+
+
+def _brute_force(items, threshold):
+    """Every pair compared: same token sequence, or exact Jaccard of token 3-shingles ≥ threshold."""
+    sh = {k: shingle_hashes(token_hashes(t)) for k, t in items}
+    seq = {k: token_hashes(t).tobytes() for k, t in items}
+    edges = [(a, b) for (a, _), (b, _) in itertools.combinations(items, 2)
+             if seq[a] == seq[b] or jaccard(sh[a], sh[b]) >= threshold]
+    return _components([k for k, _ in items], edges), sh
+
+
+EN_WORDS = ("the patient should take the prescribed medicine every morning and evening with water check blood "
+            "pressure daily report any dizziness chest pain or shortness of breath to the clinic immediately").split()
+ZH_TEXT = "患者应按时服药并定期复查血压如有头晕或胸闷等不适症状请及时就医不要自行停药或更改剂量饮食宜清淡少盐多吃蔬菜"
+
+
+def _families(rnd, n_families=20):
+    """Edit chains: each text is the previous one with one or two words (characters) swapped, so neighbours
+    are near-duplicates while the ends of a chain may not be (the group is connected through the middle)."""
+    items, k = [], 0
+    for fam in range(n_families):
+        chinese = fam % 2 == 1
+        pool = list(ZH_TEXT) if chinese else list(EN_WORDS)
+        rnd.shuffle(pool)
+        chain = [pool * (1 if chinese else 2)]
+        for step in range(6):
+            cur = list(chain[-1])
+            for _ in range(1 + step % 2):
+                cur[rnd.randrange(len(cur))] = rnd.choice("诊疗药片医护" if chinese else
+                                                          ["gently", "often", "doctor", "nurse", "always"])
+            chain.append(cur)
+        for toks in chain:
+            items.append((k, ("" if chinese else " ").join(toks)))
+            k += 1
+    return items
+
+
+def test_near_duplicates_match_all_pairs_comparison():
+    items = _families(random.Random(3))
+    truth, sh = _brute_force(items, 0.8)
+    got = _components([k for k, _ in items], near_duplicate_pairs(items, threshold=0.8))
+    assert got == truth
+    # the data exercises what an LSH shortcut gets wrong: groups of ≥ 3 whose ends are not similar themselves,
+    # and buckets of ≥ 3 members, in both languages
+    chained = [g for g in truth if len(g) >= 3 and jaccard(sh[g[0]], sh[g[-1]]) < 0.8]
+    assert chained and any(items[g[0]][1][0] in ZH_TEXT for g in chained)
+    mh = MinHasher()
+    buckets: dict = {}
+    for k, text in items:
+        for band, h in enumerate(mh.band_hashes(mh.signature(text))):
+            buckets.setdefault((band, int(h)), []).append(k)
+    assert max(len(m) for m in buckets.values()) >= 3
+    # pairs only ever join texts that are truly similar (LSH false positives are verified away)
+    for a, b in near_duplicate_pairs(items, threshold=0.8):
+        assert jaccard(sh[a], sh[b]) >= 0.8 or items[a][1] == items[b][1]
+
+
+def test_exact_and_short_duplicates_are_grouped():
+    items = [(1, "How do I reset my password on the new app?"), (2, "How do I reset my password on the new app?"),
+             (3, "Thanks"), (4, "thanks!"), (5, "你好"), (6, "你好。"), (7, "好的"), (8, "Thanks a lot"),
+             (9, "…"), (10, "…")]
+    comps = _components([k for k, _ in items], near_duplicate_pairs(items, threshold=0.8))
+    assert [1, 2] in comps and [3, 4] in comps and [5, 6] in comps
+    assert [7] in comps and [8] in comps  # different short texts stay apart
+    assert [9] in comps and [10] in comps  # no tokens: nothing to compare (the exporter groups by content hash)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,12 @@ def test_splits_deterministic_grouped_and_pinned(collection, curator):
     from curation.models import Sample
 
     sm = split_map(v1)
+    left_out = {e["id"] for e in v1.manifest["excluded_samples"]}
     for child in Sample.objects.filter(collection=collection, origin="augmented"):
-        assert sm[str(child.pk)] == sm[str(child.parent_id)]
+        if sm[str(child.parent_id)] == "train":
+            assert sm[str(child.pk)] == "train"
+        else:
+            assert str(child.pk) not in sm and str(child.pk) in left_out
     near = Sample.objects.filter(collection=collection, messages__icontains="variable rate mortgage")
     assert near.count() == 2
     assert len({sm[str(s.pk)] for s in near}) == 1
@@ -187,3 +192,81 @@ def test_ready_version_is_immutable(collection, curator):
         v.save()
     assert DatasetVersion.objects.get(pk=v.pk).spec["origins"] == []
     assert DatasetVersion.objects.get(pk=v.pk).notes == "reviewed"
+
+
+def test_augmented_samples_never_in_validation_or_test(collection, curator):
+    """Every original gets two augmented children; whatever the seed, held-out splits hold originals only."""
+    from curation.models import Sample
+
+    parents = list(Sample.objects.filter(collection=collection, origin="ingested"))
+    for p in parents:
+        for n in (1, 2):
+            m = p.messages
+            make_sample(collection, [*m[:-2], {"role": "user", "content": f"{m[-2]['content']} (variant {n})"}, m[-1]],
+                        origin="augmented", method="paraphrase", parent=p, domain=p.domain, language=p.language)
+    children = list(Sample.objects.filter(collection=collection, origin="augmented"))
+    for seed in (1, 2):
+        v = dataset_version_create(collection=collection, spec={"seed": seed}, user=curator)
+        sm = split_map(v)
+        manifest = json.loads((v.folder / "manifest.json").read_text())
+        left_out = {e["id"]: e for e in manifest["excluded_samples"]}
+        held_out_parents = 0
+        for child in children:
+            parent_split = sm.get(str(child.parent_id))
+            if parent_split in ("validation", "test"):
+                held_out_parents += 1
+                assert str(child.pk) not in sm
+                assert left_out[str(child.pk)] == {"id": str(child.pk), "reason": "augmented from held-out sample",
+                                                   "parent": child.parent_id, "split": parent_split}
+            else:
+                assert sm[str(child.pk)] == "train" and str(child.pk) not in left_out
+        assert held_out_parents >= 6  # the rule was exercised
+        by_id = {str(s.pk): s for s in Sample.objects.filter(collection=collection)}
+        for split in ("validation", "test"):
+            assert all(by_id[r["id"]].origin != "augmented" for r in records(v, split))
+        assert manifest["counts"]["excluded"]["augmented from held-out sample"] == len(left_out)
+        assert manifest["splits"]["augmented_left_out"] == len(left_out)
+        assert sum(manifest["counts"]["splits"].values()) + len(left_out) + 0 == manifest["counts"]["selected"] - \
+            manifest["counts"]["excluded"].get("contaminated", 0)
+        # held-out shares are measured on originals: augmentation does not skew which originals are held out
+        originals = [sid for sid in sm if by_id[sid].origin != "augmented"]
+        assert 0.05 < sum(sm[i] == "test" for i in originals) / len(originals) < 0.2
+    # only augmented samples selected (their parents filtered out): nothing is held out for them, all train
+    only = dataset_version_create(collection=collection, spec={"origins": "augmented"}, user=curator)
+    assert only.n_validation == only.n_test == 0 and only.n_train == len(children)
+    # an augmented sample pinned to a held-out split is left out, never placed there
+    pinned = children[0]
+    Sample.objects.filter(pk=pinned.pk).update(split="test")
+    v = dataset_version_create(collection=collection, spec={}, user=curator)
+    assert str(pinned.pk) not in split_map(v)
+    assert {"id": str(pinned.pk), "reason": "augmented sample pinned to a held-out split", "parent": pinned.parent_id,
+            "split": "test"} in v.manifest["excluded_samples"]
+
+
+def test_duplicates_never_straddle_splits(collection, curator):
+    """Exact copies (short ones too), and Chinese / English edit chains, each land in one split."""
+    from curation.models import Sample
+
+    families: list[list[int]] = []
+    for i in range(24):  # exact copies too short for MinHash: two tokens, or none at all
+        q, a, lang = [(f"Thanks{i}", "OK", "en"), (f"谢{i}", "👍", "zh"), ("?" * (i + 1), "👍", "en")][i % 3]
+        families.append([make_sample(collection, qa(q, a), origin="ingested", language=lang,
+                                     domain="customer-service").pk for _ in range(2)])
+    zh = "患者应按时服药并定期复查血压如有头晕或胸闷等不适症状请及时就医不要自行停药或更改剂量饮食宜清淡少盐"
+    for i in range(12):  # Chinese edit chains: each text one character away from the previous one
+        text = "".join(random.Random(i).sample(zh, len(zh)))
+        chain = []
+        for step in range(4):
+            pos = (7 * step + i) % len(text)
+            text = text[:pos] + "药" + text[pos + 1:]
+            chain.append(make_sample(collection, qa(text, f"好的，第{i}条已记录。"), origin="ingested", language="zh",
+                                     domain="medical").pk)
+        families.append(chain)
+    for seed in (3, 4, 5):
+        v = dataset_version_create(collection=collection, spec={"seed": seed, "validation_ratio": 0.25,
+                                                                 "test_ratio": 0.25}, user=curator)
+        sm = split_map(v)
+        for fam in families:
+            assert len({sm.get(str(pk)) for pk in fam}) == 1, (seed, fam, [sm.get(str(pk)) for pk in fam])
+        assert len({sm[str(fam[0])] for fam in families}) == 3  # the families are spread over all splits
+    assert Sample.objects.filter(pk__in=[pk for f in families for pk in f]).count() == 24 * 2 + 12 * 4
