@@ -77,6 +77,17 @@ def encode(items: Sequence, annotators: Sequence, labels: Sequence, *, categorie
     return Ratings(data=data, items=item_ids, annotators=ann_ids, categories=cats)
 
 
+def pair_key(a: Any, b: Any) -> str:
+    """The one way a pair of annotators is named in every report: both names, sorted, joined by "|"."""
+    return "|".join(sorted((str(a), str(b))))
+
+
+def sorted_pairs(names: Sequence) -> list[tuple[int, int]]:
+    """Column index pairs (i, j) with names[i] before names[j] in sorted order (the pair_key order)."""
+    order = sorted(range(len(names)), key=lambda k: str(names[k]))
+    return [(order[x], order[y]) for x, y in combinations(range(len(order)), 2)]
+
+
 def as_json_number(x: Any) -> float | None:
     if x is None:
         return None
@@ -205,12 +216,14 @@ def level_kappa_weights(level: str) -> str | None:
 
 def pairwise_cohen(R: np.ndarray, K: int | None = None, *, weights: str | None = None,
                    names: Sequence | None = None, unit_weights: np.ndarray | None = None) -> dict[tuple, float]:
-    """{(name_a, name_b): kappa} for every annotator pair with at least one common item."""
+    """{(name_a, name_b): kappa} for every annotator pair with at least one common item.
+
+    Each pair comes once, its names in sorted order (``pair_key`` joins them for reports)."""
     K = _n_categories(R, K)
     names = list(range(R.shape[1])) if names is None else list(names)
     W = kappa_weights(K, weights)
     out = {}
-    for i, j in combinations(range(R.shape[1]), 2):
+    for i, j in sorted_pairs(names):
         O = confusion(R[:, i], R[:, j], K, unit_weights=unit_weights)
         if O.sum() > 0:
             out[(names[i], names[j])] = _kappa_from_confusion(O, W)
@@ -414,6 +427,24 @@ def _group_stats(c: np.ndarray, n_annotators: int, K: int, metric: str, level: s
     raise ValueError(f"no bootstrap for {metric!r}")
 
 
+def count_groups(c: np.ndarray, n_annotators: int) -> tuple[np.ndarray, np.ndarray]:
+    """Items with identical category-count vectors: (index of each group's first item, group sizes).
+
+    A count is at most ``n_annotators``, so a vector packs into one int64 key in base
+    ``n_annotators + 1`` — while that fits in 63 bits. Beyond (many categories or annotators) the
+    rows themselves are compared (``np.unique`` over rows), which is exact for any K.
+    """
+    K = c.shape[1]
+    base = n_annotators + 1
+    if K == 0 or K * math.log2(base) < 62:
+        key = (c.astype(np.int64) * (base ** np.arange(K, dtype=np.int64))).sum(1)
+        _, first, sizes = np.unique(key, return_index=True, return_counts=True)
+    else:
+        _, first, sizes = np.unique(np.ascontiguousarray(c, dtype=np.int32), axis=0, return_index=True,
+                                    return_counts=True)
+    return first, sizes
+
+
 def bootstrap_ci(R: np.ndarray, K: int | None = None, *, metric: str = "krippendorff_alpha", level: str = "nominal",
                  n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile confidence interval of a metric, resampling items with replacement."""
@@ -422,10 +453,7 @@ def bootstrap_ci(R: np.ndarray, K: int | None = None, *, metric: str = "krippend
     U = c.shape[0]
     if U == 0:
         return float("nan"), float("nan")
-    # group identical count vectors: one integer key per item (base n_annotators + 1)
-    base = R.shape[1] + 1
-    key = (c.astype(np.int64) * (base ** np.arange(K, dtype=np.int64))).sum(1)
-    _, first, sizes = np.unique(key, return_index=True, return_counts=True)
+    first, sizes = count_groups(c, R.shape[1])
     S, fin = _group_stats(c[first].astype(np.float64), R.shape[1], K, metric, level)
     rng = np.random.default_rng(seed)
     W = rng.multinomial(U, sizes / U, size=n_boot).astype(np.float64)
@@ -622,7 +650,7 @@ def agreement_summary(r: Ratings, *, level: str = "nominal") -> dict:
         except (TypeError, ValueError):
             raise ValueError("interval level needs numeric labels") from None
     pairs = pairwise_cohen(R, K, weights=level_kappa_weights(level), names=names)
-    cohen = {"|".join(sorted((a, b))): as_json_number(v) for (a, b), v in pairs.items()}
+    cohen = {pair_key(a, b): as_json_number(v) for (a, b), v in pairs.items()}
     return {
         "cohen_kappa": dict(sorted(cohen.items())),
         "fleiss_kappa": as_json_number(fleiss_kappa(R, K)),

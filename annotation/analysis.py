@@ -122,17 +122,17 @@ def field_report(f: Field, rows: list[tuple[int, int, dict]], names: dict[int, s
         "krippendorff_alpha": A.as_json_number(alpha),
         "fleiss_kappa": A.as_json_number(A.fleiss_kappa(r.data, K)),
         "percent_agreement": A.as_json_number(A.percent_agreement(r.data, K)),
-        "cohen_kappa": {f"{a}|{b}": A.as_json_number(v) for (a, b), v in pairs.items()},
+        "cohen_kappa": {A.pair_key(a, b): A.as_json_number(v) for (a, b), v in pairs.items()},
         "annotators": ann_names,
         "per_label": [{"label": str(f.categories[d["category"]]), "alpha": A.as_json_number(d["alpha"]),
                        "share": A.as_json_number(d["share"])} for d in A.per_label_agreement(r.data, K)],
         "vs_consensus": {k: {kk: A.as_json_number(vv) for kk, vv in v.items()}
                          for k, v in A.annotator_vs_consensus(r.data, K, weights=weights, names=ann_names).items()},
     }
-    # confusion matrix of every pair (rows: first annotator, columns: second)
+    # confusion matrix of every pair under its pair key (rows: the key's first name, columns: its second)
     report["confusion"] = {
-        f"{ann_names[i]}|{ann_names[j]}": A.confusion(r.data[:, i], r.data[:, j], K).astype(int).tolist()
-        for i in range(len(ann_names)) for j in range(i + 1, len(ann_names))
+        A.pair_key(ann_names[i], ann_names[j]): A.confusion(r.data[:, i], r.data[:, j], K).astype(int).tolist()
+        for i, j in A.sorted_pairs(ann_names)
     }
     if bootstrap and r.data.shape[0] >= 2:
         lo, hi = A.bootstrap_ci(r.data, K, metric="krippendorff_alpha", level=level, n_boot=N_BOOT)
@@ -166,16 +166,16 @@ def spans_field_report(f: Field, rows: list[tuple[int, int, dict]], names: dict[
         "n_spans": sum(len(s) for by in compared.values() for s in by.values()),
         "n_characters": int(w.sum()),
         "span_f1_exact": J(exact["f1"]), "span_f1_partial": J(partial["f1"]),
-        "span_f1_pairs": {f"{name_of[a]}|{name_of[b]}": {"exact": J(v), "partial": J(partial["pairs"][(a, b)])}
+        "span_f1_pairs": {A.pair_key(name_of[a], name_of[b]): {"exact": J(v), "partial": J(partial["pairs"][(a, b)])}
                           for (a, b), v in exact["pairs"].items()},
         "span_f1_per_label": [{"label": lab, "exact": J(exact["per_label"].get(lab)),
                                "partial": J(partial["per_label"].get(lab))} for lab in labels],
         "krippendorff_alpha": J(ch["alpha"]), "char_alpha_marked": J(ch["alpha_marked"]),
-        "cohen_kappa": {f"{a}|{b}": J(v) for (a, b), v in ch["cohen"].items()},
+        "cohen_kappa": {A.pair_key(a, b): J(v) for (a, b), v in ch["cohen"].items()},
         "percent_agreement": J(ch["percent_agreement"]),
         "per_label": [{"label": str(runs.categories[d["category"]]), "alpha": J(d["alpha"]), "share": J(d["share"])}
                       for d in A.per_label_agreement(R, K, unit_weights=w)],
-        "confusion": {f"{ann_names[i]}|{ann_names[j]}":
+        "confusion": {A.pair_key(ann_names[i], ann_names[j]):
                       A.confusion(R[:, i], R[:, j], K, unit_weights=w).astype(int).tolist()
-                      for i in range(len(ann_names)) for j in range(i + 1, len(ann_names))},
+                      for i, j in A.sorted_pairs(ann_names)},
     }

@@ -171,3 +171,57 @@ def test_leave_one_out_consensus_matches_brute_force():
                 if top > 0 and (others == top).sum() == 1:
                     expected[i, j] = others.argmax()
         assert (A.leave_one_out_consensus(R, K) == expected).all()
+
+
+def test_bootstrap_groups_are_exact_with_many_categories():
+    """64 categories, 3 annotators: the packed key base 4 ** k no longer fits in int64 from k = 32 on."""
+    rng = np.random.default_rng(3)
+    K, N, U = 64, 3, 600
+    truth = rng.integers(32, K, U)  # every true label is a category whose packed weight would wrap to 0
+    R = np.where(rng.random((U, N)) < 0.75, truth[:, None], rng.integers(0, K, (U, N))).astype(np.int32)
+    c = A.category_counts(R, K)
+    first, sizes = A.count_groups(c, N)
+    distinct = {tuple(row) for row in c.astype(int).tolist()}
+    assert len(first) == len(distinct) and int(sizes.sum()) == U
+    assert {tuple(c[i].astype(int).tolist()) for i in first} == distinct
+    point = A.krippendorff_alpha(R, K)
+    lo, hi = A.bootstrap_ci(R, K, n_boot=400)
+    # the same percentile bootstrap done the slow way: resample the items themselves
+    boots = [A.krippendorff_alpha(R[rng.integers(0, U, U)], K) for _ in range(400)]
+    blo, bhi = np.quantile(boots, [0.025, 0.975])
+    assert lo < point < hi
+    assert lo == pytest.approx(blo, abs=0.03) and hi == pytest.approx(bhi, abs=0.03)
+
+
+def test_small_category_counts_keep_the_packed_key():
+    c = np.array([[2, 0, 1], [2, 0, 1], [0, 3, 0]], dtype=np.float64)
+    first, sizes = A.count_groups(c, 3)
+    assert sorted(zip(first.tolist(), sizes.tolist())) == [(0, 2), (2, 1)]
+
+
+def test_report_pair_keys_are_sorted_names_like_the_cli():
+    """User ids in the opposite order of the names: every pair key is still "amy|zoe"."""
+    from annotation.analysis import field_report, spans_field_report
+    from annotation.schemes import Scheme
+
+    names = {1: "zoe", 2: "amy"}
+    intent = Scheme.from_dict({"fields": [{"name": "intent", "type": "choice", "choices": ["a", "b"]}]}).fields[0]
+    rows = [(i, 1, {"intent": "a"}) for i in range(4)] + [(i, 2, {"intent": "a" if i < 3 else "b"}) for i in range(4)]
+    rep = field_report(intent, rows, names, bootstrap=False)
+    assert list(rep["cohen_kappa"]) == ["amy|zoe"] and list(rep["confusion"]) == ["amy|zoe"]
+    assert rep["confusion"]["amy|zoe"] == [[3, 0], [1, 0]]  # rows: amy's labels, columns: zoe's
+    assert A.pair_key("zoe", "amy") == A.pair_key("amy", "zoe") == "amy|zoe"
+
+    spans = Scheme.from_dict({"fields": [{"name": "ents", "type": "spans", "labels": ["P"]}]}).fields[0]
+    srows = [(7, 1, {"ents": [{"start": 0, "end": 3, "label": "P"}]}),
+             (7, 2, {"ents": [{"start": 0, "end": 3, "label": "P"}, {"start": 5, "end": 8, "label": "P"}]})]
+    srep = spans_field_report(spans, srows, names, lengths={7: 10})
+    assert list(srep["span_f1_pairs"]) == list(srep["cohen_kappa"]) == list(srep["confusion"]) == ["amy|zoe"]
+    # amy marked 5–8 that zoe left O: amy's row P, zoe's column O
+    assert srep["confusion"]["amy|zoe"] == [[4, 0], [3, 3]]
+
+    # the CLI on the same labels names the pair the same way
+    summary = A.agreement_summary(A.encode([r[0] for r in rows], [names[r[1]] for r in rows],
+                                           [r[2]["intent"] for r in rows]))
+    assert list(summary["cohen_kappa"]) == ["amy|zoe"]
+    assert summary["cohen_kappa"]["amy|zoe"] == rep["cohen_kappa"]["amy|zoe"]
