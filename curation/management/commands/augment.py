@@ -1,4 +1,4 @@
-"""python manage.py augment --collection NAME --methods backtranslate,synonym --ratio 0.2 [--backend lm]"""
+"""python manage.py augment --collection NAME --methods backtranslate,synonym --ratio 0.2 [--backend lm] [--band 0.45,0.95]"""
 from django.core.management.base import BaseCommand, CommandError
 
 from curation.augment.services import DEFAULT_RATIO, DEFAULT_SEED, JOB_KIND, clean_method_options, parse_methods
@@ -18,17 +18,27 @@ class Command(BaseCommand):
                             help="Share of eligible samples to augment (0–1].")
         parser.add_argument("--backend", default="lm",
                             help="Back-translation backend: lm, lm:openai:URL#model, seq2seq:PATH (default lm).")
+        parser.add_argument("--band", default="",
+                            help="Back-translation similarity band LOW,HIGH a paraphrase must fall in "
+                                 "(default: the built-in band).")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, collection, methods, ratio, backend, seed, no_progress=False, **options):
+    def handle(self, *args, collection, methods, ratio, backend, seed, band="", no_progress=False, **options):
         coll = Collection.objects.filter(name=collection).first()
         if coll is None:
             raise CommandError(f"No collection named {collection!r}.")
         try:
             names = parse_methods(methods)
-            opts = clean_method_options(
-                methods=names, options={"backtranslate": {"backend": backend}} if "backtranslate" in names else {})
+            bt = {"backend": backend}
+            if band.strip():
+                parts = [x.strip() for x in band.split(",")]
+                if len(parts) != 2:
+                    raise CommandError(f"--band must be LOW,HIGH (e.g. 0.45,0.95), got {band!r}")
+                bt["band"] = parts
+            if "band" in bt and "backtranslate" not in names:
+                raise CommandError("--band applies to back-translation; add backtranslate to --methods")
+            opts = clean_method_options(methods=names, options={"backtranslate": bt} if "backtranslate" in names else {})
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if not 0 < ratio <= 1:

@@ -6,6 +6,12 @@ record has id ``<parent id>~<method><n>``, ``parent_id``, ``method`` and ``origi
 Records whose ``split`` is validation/test pass through untouched. ``ratio`` picks a deterministic
 share of records (by a hash of their id). A variant that fails the augmenter's gate is not a
 rejection of the record — the stats count it under ``counters`` (``accepted``, ``rejected:<reason>``).
+
+Every augmenter step takes the glossary the way the glossary step does: ``terms`` (inline; a
+collection's pipeline run fills it in), ``terms_file=`` (a JSON list of ``{"canonical", "variants",
+"synonyms"}`` or ``{canonical: [variants]}``) or ``collection=`` (that collection's glossary). Its synonym groups feed ``synonym`` (the only source for
+Chinese); its terms without synonyms are protected spans for every method. ``entity_swap`` also takes
+the collection's curator entity lists when no ``lists=`` file is given.
 """
 from __future__ import annotations
 
@@ -17,9 +23,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from curation.augment.base import AugmentContext, Item, get_augmenter
+from curation.augment.base import AugmentContext, GlossaryEntry, Item, augment_methods, get_augmenter
 from curation.augment.quality import SIMILARITY_BAND
 from curation.pipeline.base import Record, RejectSink, Step, StepConfigError, register_step
+
+from .glossary import load_terms_file, parse_terms
 
 HELD_OUT = ("validation", "test")
 STEP_BATCH = 16
@@ -38,11 +46,42 @@ class Expander(Step):
     kind = "expander"
     method: ClassVar[str] = ""
 
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        try:  # the augmenter's own checks, at configuration time (nothing loads yet)
+            augment_methods()[self.method].clean_options(self.augmenter_options())
+        except ValueError as exc:
+            raise StepConfigError(f"{self.name}: {exc}") from None
+        # Read here, in the driver: a bad glossary fails before any record is read, and worker processes
+        # get the terms with the step (they never need the file or the database).
+        self._glossary = self._load_glossary()
+
     def augmenter_options(self) -> dict[str, Any]:
         return {}
 
+    def glossary(self) -> list[GlossaryEntry]:
+        return list(self._glossary)
+
+    def _load_glossary(self) -> list[GlossaryEntry]:
+        """The glossary from ``terms``, ``terms_file`` or ``collection`` (first set wins; else empty)."""
+        o = self.options
+        try:
+            if o.terms:
+                terms = parse_terms(o.terms)
+            elif o.terms_file:
+                terms = load_terms_file(o.terms_file)
+            elif o.collection:
+                from curation.selectors import glossary_terms_for_step
+
+                terms = parse_terms(glossary_terms_for_step(collection_name=o.collection))
+            else:
+                terms = []
+        except StepConfigError as exc:
+            raise StepConfigError(f"{self.name}: {exc}") from None
+        return [GlossaryEntry(t["canonical"], tuple(t["variants"]), tuple(t["synonyms"])) for t in terms]
+
     def context(self) -> AugmentContext:
-        return AugmentContext(seed=self.options.seed)
+        return AugmentContext(glossary=self.glossary(), seed=self.options.seed)
 
     def setup(self) -> None:
         self._augmenter = get_augmenter(self.method, **self.augmenter_options())
@@ -115,6 +154,9 @@ class _Common:
     ratio: float = 1.0
     seed: int = 13
     roles: list[str] = dataclasses.field(default_factory=lambda: ["user"])
+    terms: list = dataclasses.field(default_factory=list)  # glossary terms inline (web runs: read by the driver)
+    terms_file: str = ""  # or a glossary JSON file (as the glossary step reads it)
+    collection: str = ""  # or the named collection's glossary (and entity lists)
 
     def __post_init__(self):
         if not 0 < self.ratio <= 1:
@@ -140,7 +182,8 @@ class BackTranslateStep(Expander):
 @register_step
 class SynonymStep(Expander):
     name = method = "synonym"
-    description = "Add synonym-replaced variants (WordNet for English); numbers and placeholders never change"
+    description = ("Add synonym-replaced variants (WordNet for English, glossary synonyms for Chinese); numbers, "
+                   "placeholders and glossary terms never change")
 
     @dataclasses.dataclass
     class Options(_Common):
@@ -160,15 +203,28 @@ class EntitySwapStep(Expander):
         lists: str = ""
 
     def context(self) -> AugmentContext:
-        path = Path(self.options.lists) if self.options.lists else None
-        if path is None or not path.exists():
-            raise StepConfigError(f"entity_swap needs lists=<JSON file of {{type: [values]}}>; not found: {path}")
-        try:
-            lists = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise StepConfigError(f"entity_swap lists file {path}: invalid JSON ({exc})") from exc
-        return AugmentContext(entity_lists={str(k): [str(x) for x in v] for k, v in lists.items()},
-                              seed=self.options.seed)
+        o = self.options
+        if not o.lists and o.collection:
+            from curation.augment.services import collection_entity_lists
+            from curation.models import Collection
+
+            coll = Collection.objects.filter(name=o.collection).first()
+            if coll is None:
+                raise StepConfigError(f"entity_swap: no collection named {o.collection!r}")
+            lists = collection_entity_lists(collection=coll)
+        else:
+            path = Path(o.lists) if o.lists else None
+            if path is None or not path.is_file():
+                raise StepConfigError(f"entity_swap needs lists=<JSON file of {{type: [values]}}> or collection=NAME; "
+                                      f"not found: {path}")
+            try:
+                lists = json.loads(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise StepConfigError(f"entity_swap lists file {path}: invalid JSON ({exc})") from exc
+            if not isinstance(lists, dict) or not all(isinstance(v, list) for v in lists.values()):
+                raise StepConfigError(f"entity_swap lists file {path}: expected {{type: [values]}}")
+        return AugmentContext(glossary=self.glossary(),
+                              entity_lists={str(k): [str(x) for x in v] for k, v in lists.items()}, seed=o.seed)
 
     def augmenter_options(self):
         return {"roles": ["user", "assistant"]}

@@ -12,34 +12,8 @@ from curation.augment.translate import (
 )
 from curation.generation import GenerationError, get_generator
 
+from .conftest import SENTENCES_ZH
 from .openai_server import serve_generator
-
-SENTENCES_ZH = ["我想查询一下我的账户余额。", "信用卡年费300元能退吗?"]
-
-
-@pytest.fixture
-def tiny_marian(tmp_path):
-    """A Marian model built from a config (random weights) with a character-level tokenizer."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import MarianConfig, MarianMTModel, PreTrainedTokenizerFast
-
-    chars = sorted(set("".join(SENTENCES_ZH) + "abcdefghijklmnopqrstuvwxyz ?.,0123456789"))
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{c: i + 3 for i, c in enumerate(chars)}}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split("", behavior="isolated")
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
-    config = MarianConfig(vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1,
-                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
-                          decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=0, eos_token_id=1,
-                          decoder_start_token_id=0, forced_eos_token_id=1)
-    import torch
-
-    torch.manual_seed(0)  # random weights, but the same ones every run
-    model = MarianMTModel(config)
-    path = tmp_path / "tiny-marian"
-    model.save_pretrained(path)
-    fast.save_pretrained(path)
-    return path
 
 
 def test_seq2seq_backend_batches_and_caches(tiny_marian, settings):

@@ -103,3 +103,36 @@ def test_process_command_runs_augmenters_as_steps(tmp_path):
     assert syn_b["messages"][1] == records[1]["messages"][1] and syn_b["messages"][0] != records[1]["messages"][0]
     # perturb also saw the synonym variants (steps compose), so it made variants of those too
     assert any(r.get("method") == "perturb" and r["parent_id"].startswith("a~synonym") for r in rows)
+
+
+def test_process_synonym_step_takes_the_glossary_for_chinese(tmp_path, collection):
+    src, out, report = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "report.json"
+    records = [{"id": "z1", "text": "我的信用卡被扣了300元年费,能退吗?"}, {"id": "z2", "text": "年费怎么退?"}]
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    terms = tmp_path / "terms.json"
+    terms.write_text(json.dumps([{"canonical": "信用卡", "synonyms": ["贷记卡"]}, {"canonical": "年费"}],
+                                ensure_ascii=False), encoding="utf-8")
+
+    def run(*sets):
+        args = ["process", "--steps", "synonym", "--input", str(src), "--output", str(out), "--report", str(report),
+                "--no-progress"]
+        for s in sets:
+            args += ["--set", s]
+        call_command(*args)
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        return {r["parent_id"]: r["text"] for r in rows if r.get("parent_id")}, json.loads(report.read_text())
+
+    made, rep = run()  # no glossary: Chinese has nothing to replace
+    assert made == {} and rep["steps"][0]["counters"]["rejected:no replaceable words"] == 2
+    made, rep = run(f"synonym.terms_file={terms}")
+    assert made == {"z1": "我的贷记卡被扣了300元年费,能退吗?"}  # 年费 is a protected term, 300 a number
+    assert rep["steps"][0]["counters"]["rejected:no replaceable words"] == 1
+    GlossaryTerm.objects.create(collection=collection, canonical="年费", synonyms=["服务年费"])
+    made, _ = run("synonym.collection=bank")  # the collection's glossary from the database
+    assert made == {"z1": "我的信用卡被扣了300元服务年费,能退吗?", "z2": "服务年费怎么退?"}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(CommandError, match="synonym: glossary: terms_file .*bad.json is not valid JSON"):
+        run(f"synonym.terms_file={bad}")
+    with pytest.raises(CommandError, match="synonym: glossary: no collection named 'nope'"):
+        run("synonym.collection=nope")
