@@ -100,10 +100,11 @@ def write_jsonl_atomic(path: Path, records: Iterable[Record], convert: Callable[
     return stats
 
 
-def write_json_atomic(path: Path, obj: Any) -> FileStats:
+def write_text_atomic(path: Path, text: str) -> FileStats:
+    """Write UTF-8 text to a temp name, then rename; returns its stats."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    data = (json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
+    data = text.encode("utf-8")
     stats = FileStats()
     stats.feed(data)
     try:
@@ -113,6 +114,10 @@ def write_json_atomic(path: Path, obj: Any) -> FileStats:
         tmp.unlink(missing_ok=True)
         raise
     return stats
+
+
+def write_json_atomic(path: Path, obj: Any) -> FileStats:
+    return write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
 
 
 def file_sha256(path: Path) -> str:

@@ -11,6 +11,18 @@ from refinery.models import AuditedModel
 SPLITS = ("train", "validation", "test")
 
 
+class VersionDeleteError(ValueError):
+    """Dataset versions are never deleted: training runs, adapters and manifests refer to them by name."""
+
+
+class DatasetVersionQuerySet(models.QuerySet):
+    def delete(self):
+        if self.exists():
+            raise VersionDeleteError("Dataset versions cannot be deleted: they are immutable records that runs, "
+                                     "adapters and later versions refer to by name. Build a new version instead.")
+        return super().delete()
+
+
 class DatasetVersion(AuditedModel):
     """An immutable, versioned instruction dataset built from a collection's samples.
 
@@ -24,7 +36,8 @@ class DatasetVersion(AuditedModel):
     Rows are in a seeded shuffled order. Beside them: ``alpaca/``, ``sharegpt/``, ``parquet/`` (the same rows
     in other formats), ``lineage.jsonl``, ``dataset_info.json`` (LLaMA-Factory), ``README.md`` (dataset card)
     and ``manifest.json`` (counts, distributions, spec, lineage summary, sha256 of every file).
-    Written once (status READY), never changed (``save`` refuses; only ``notes`` may change).
+    Written once (status READY), never changed (``save`` refuses; only ``notes`` may change), never deleted
+    (``delete`` refuses, for one row and for querysets), so a number names one dataset forever.
     """
 
     class Status(models.TextChoices):
@@ -49,6 +62,8 @@ class DatasetVersion(AuditedModel):
         ordering = ["collection__name", "-number"]
         constraints = [models.UniqueConstraint(fields=["collection", "number"], name="uniq_version_number")]
 
+    objects = DatasetVersionQuerySet.as_manager()
+
     IMMUTABLE_FIELDS = ("collection_id", "number", "spec", "manifest", "path", "content_hash", "n_train",
                         "n_validation", "n_test", "parent_id")
 
@@ -64,6 +79,11 @@ class DatasetVersion(AuditedModel):
                 if changed:
                     raise ValueError(f"{self} is immutable; cannot change {', '.join(changed)}. Create a new version.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Refused: a version's number is never freed for reuse and its folder never changes."""
+        raise VersionDeleteError(f"{self} cannot be deleted: dataset versions are immutable and their numbers are "
+                                 "never reused. Build a new version instead.")
 
     @property
     def name(self) -> str:

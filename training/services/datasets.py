@@ -35,7 +35,16 @@ from ..decontam import HeldOutIndex, messages_text
 from ..export import alpaca, hf, llamafactory, sharegpt
 from ..export import card as card_mod
 from ..export import messages as messages_fmt
-from ..export.base import FORMATS, ExportError, apply_cot, iter_jsonl, write_json_atomic, write_jsonl_atomic
+from ..export.base import (
+    FORMATS,
+    ExportError,
+    apply_cot,
+    file_sha256,
+    iter_jsonl,
+    write_json_atomic,
+    write_jsonl_atomic,
+    write_text_atomic,
+)
 from ..models.datasets import SPLITS, DatasetVersion, EvaluationSet
 from ..splits import PIN_STRENGTH, UnionFind, assign_splits, near_duplicate_pairs, token_hashes
 
@@ -468,10 +477,9 @@ def _histogram(vs: list[float], bins: int = 10) -> dict:
     return {"edges": [round(lo + i * width, 4) for i in range(bins + 1)], "counts": counts}
 
 
-def write_formats(folder: Path, *, name: str, card_manifest: dict | None = None) -> dict[str, dict]:
-    """From the canonical ``data/<split>.jsonl`` in ``folder``, write the other formats beside it.
-
-    Returns {relative path: file stats}. Streams every split; memory stays bounded.
+def write_formats(folder: Path) -> dict[str, dict]:
+    """From the canonical ``data/<split>.jsonl`` in ``folder``, write the other formats beside it
+    (alpaca, sharegpt, parquet). Returns {relative path: file stats}. Streams every split; memory stays bounded.
     """
     files: dict[str, dict] = {}
     for fmt in ("alpaca", "sharegpt"):
@@ -483,13 +491,26 @@ def write_formats(folder: Path, *, name: str, card_manifest: dict | None = None)
     for split in SPLITS:
         rel = f"parquet/{split}.parquet"
         files[rel] = hf.write_parquet(folder / rel, folder / "data" / f"{split}.jsonl").as_dict()
+    return files
+
+
+def write_dataset_info(folder: Path, *, name: str) -> dict:
+    """LLaMA-Factory ``dataset_info.json`` of a version folder (every format, every split); its file stats."""
     info = llamafactory.dataset_info(name=name, files={
         "messages": {s: f"data/{s}.jsonl" for s in SPLITS},
         "alpaca": {s: f"alpaca/{s}.jsonl" for s in SPLITS},
         "sharegpt": {s: f"sharegpt/{s}.jsonl" for s in SPLITS},
     })
-    write_json_atomic(folder / "dataset_info.json", info)
-    return files
+    return write_json_atomic(folder / "dataset_info.json", info).as_dict()
+
+
+def _next_number(collection, exports_root: Path) -> int:
+    """One more than any number a version of ``collection`` ever had: in the database, or as a folder or zip
+    left on disk (a build killed between renaming its folder and committing its row) — numbers are never reused."""
+    in_db = DatasetVersion.objects.filter(collection=collection).aggregate(m=Max("number"))["m"] or 0
+    on_disk = [int(p.name[1:].removesuffix(".zip")) for p in exports_root.glob("v*")
+               if p.name[1:].removesuffix(".zip").isdigit()]
+    return max([in_db, *on_disk]) + 1
 
 
 def _content_hash(files: dict[str, dict]) -> str:
@@ -555,6 +576,9 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
                    for c in kept)
         files["lineage.jsonl"] = write_jsonl_atomic(tmp / "lineage.jsonl", lineage).as_dict()
         content_hash = _content_hash(files)
+        if ctx is not None:
+            ctx.progress(0, None, stage="Writing formats", force=True)
+        files.update(write_formats(tmp))
         run = sel.run
         manifest_base = {
             "format_version": MANIFEST_VERSION,
@@ -593,21 +617,17 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
         with transaction.atomic():
             # lock the collection row so two builds never take the same number
             type(collection).objects.select_for_update().filter(pk=collection.pk).first()
-            number = (DatasetVersion.objects.filter(collection=collection).aggregate(m=Max("number"))["m"] or 0) + 1
+            number = _next_number(collection, exports_root)
             parent = (DatasetVersion.objects.filter(collection=collection, status=DatasetVersion.Status.READY)
                       .order_by("-number").first())
             name = f"v{number}"
-            if ctx is not None:
-                ctx.progress(0, None, stage="Writing formats", force=True)
-            files.update(write_formats(tmp, name=_lf_name(collection.name, number)))
-            manifest = {"name": name, **manifest_base, "parent": parent.name if parent else None,
-                        "files": files}
-            (tmp / "README.md").write_text(card_mod.render(
-                manifest=manifest, data_files={s: f"parquet/{s}.parquet" for s in SPLITS}), encoding="utf-8")
+            files["dataset_info.json"] = write_dataset_info(tmp, name=_lf_name(collection.name, number))
+            manifest = {"name": name, **manifest_base, "parent": parent.name if parent else None}
+            files["README.md"] = write_text_atomic(tmp / "README.md", card_mod.render(
+                manifest=manifest, data_files={s: f"parquet/{s}.parquet" for s in SPLITS})).as_dict()
+            manifest["files"] = dict(sorted(files.items()))
             write_json_atomic(tmp / "manifest.json", manifest)
             final = exports_root / name
-            if final.exists():  # a leftover of a crashed build that never got its row
-                shutil.rmtree(final)
             version = DatasetVersion(
                 collection=collection, number=number, status=DatasetVersion.Status.READY, spec=spec.as_dict(),
                 manifest={k: v for k, v in manifest.items() if k not in ("decontamination", "excluded_samples")} | {
@@ -633,14 +653,19 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
 
 # ============================================================================ export, zip
 def dataset_version_export(*, version: DatasetVersion, fmt: str, out_dir: Path, ctx=None) -> dict[str, Any]:
-    """Write ``version`` in format ``fmt`` into ``out_dir`` (plus manifest.json and dataset_info.json)."""
+    """Write ``version`` in format ``fmt`` into ``out_dir``, with ``dataset_info.json`` and ``manifest.json``.
+
+    The manifest written there is the version's, except ``files``: the files of *this* folder (path → rows,
+    bytes, sha256; for ``hf`` every file of the ``save_to_disk`` folder too), and ``export`` says what it is
+    (format, the version's name and content hash). Files come from the version's canonical data, streamed.
+    """
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     if version.status != DatasetVersion.Status.READY:
         raise DatasetError(f"{version} is not ready (status {version.status})")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    src = version.folder
+    manifest = json.loads((version.folder / "manifest.json").read_text(encoding="utf-8"))
     files: dict[str, dict] = {}
     it: Iterable[str] = SPLITS if ctx is None else ctx.track(SPLITS, stage=f"Exporting {fmt}")
     for split in it:
@@ -654,13 +679,18 @@ def dataset_version_export(*, version: DatasetVersion, fmt: str, out_dir: Path, 
     name = _lf_name(version.collection.name, version.number)
     if fmt == "hf":
         hf.save_to_disk(out_dir / "hf", {s: out_dir / "parquet" / f"{s}.parquet" for s in SPLITS})
-        (out_dir / "README.md").write_text(card_mod.render(
-            manifest=version.manifest, data_files={s: f"parquet/{s}.parquet" for s in SPLITS}), encoding="utf-8")
+        for path in sorted((out_dir / "hf").rglob("*")):
+            if path.is_file():
+                files[path.relative_to(out_dir).as_posix()] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+        files["README.md"] = write_text_atomic(out_dir / "README.md", card_mod.render(
+            manifest=manifest, data_files={s: f"parquet/{s}.parquet" for s in SPLITS})).as_dict()
         info = llamafactory.dataset_info(name=name, files={"messages": {s: f"parquet/{s}.parquet" for s in SPLITS}})
     else:
         info = llamafactory.dataset_info(name=name, files={fmt: {s: f"{s}.jsonl" for s in SPLITS}})
-    write_json_atomic(out_dir / "dataset_info.json", info)
-    shutil.copyfile(src / "manifest.json", out_dir / "manifest.json")
+    files["dataset_info.json"] = write_json_atomic(out_dir / "dataset_info.json", info).as_dict()
+    manifest["files"] = dict(sorted(files.items()))
+    manifest["export"] = {"format": fmt, "version": version.name, "version_content_hash": version.content_hash}
+    write_json_atomic(out_dir / "manifest.json", manifest)
     return {"format": fmt, "out": str(out_dir), "files": files}
 
 

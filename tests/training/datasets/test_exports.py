@@ -91,19 +91,25 @@ def test_messages_pass_real_chat_template(collection, curator):
     assert n == version.n_total
 
 
-def test_dataset_info_matches_llamafactory_schema(collection, curator):
-    from training.services.datasets import dataset_version_create
+def _first_row(path):
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as papq
 
-    version = dataset_version_create(collection=collection, spec={}, user=curator)
-    info = json.loads((version.folder / "dataset_info.json").read_text())
-    assert f"clinic_v1_train" in info and "clinic_v1_alpaca_validation" in info and "clinic_v1_sharegpt_test" in info
+        return papq.read_table(path).slice(0, 1).to_pylist()[0]
+    return next(iter_jsonl(path))
+
+
+def _check_llamafactory_info(folder, info):
+    """Every entry of a dataset_info.json follows LLaMA-Factory's schema and reads from a file in ``folder``."""
+    assert info
     for name, desc in info.items():
         assert set(desc) <= LF_KEYS, name
         assert desc["formatting"] in ("alpaca", "sharegpt")
         assert set(desc.get("columns", {})) <= LF_COLUMNS and set(desc.get("tags", {})) <= LF_TAGS
-        path = version.folder / desc["file_name"]
+        path = folder / desc["file_name"]
         assert path.is_file(), desc["file_name"]
-        row = next(iter_jsonl(path))
+        assert path.suffix in (".json", ".jsonl", ".parquet", ".csv", ".arrow", ".txt")  # LLaMA-Factory FILEEXT2TYPE
+        row = _first_row(path)
         for column in desc["columns"].values():
             assert column in row, (name, column)
         if desc["formatting"] == "sharegpt":
@@ -116,6 +122,51 @@ def test_dataset_info_matches_llamafactory_schema(collection, curator):
             assert all(isinstance(m[tags["content_tag"]], str) for m in conv)
         else:
             assert isinstance(row["instruction"], str) and isinstance(row["history"], list)
+
+
+def test_dataset_info_matches_llamafactory_schema(collection, curator, tmp_path):
+    from training.services.datasets import dataset_version_create, dataset_version_export
+
+    version = dataset_version_create(collection=collection, spec={}, user=curator)
+    info = json.loads((version.folder / "dataset_info.json").read_text())
+    assert "clinic_v1_train" in info and "clinic_v1_alpaca_validation" in info and "clinic_v1_sharegpt_test" in info
+    _check_llamafactory_info(version.folder, info)
+    # and the dataset_info.json written into each export folder (parquet entries for hf)
+    for fmt in ("messages", "alpaca", "sharegpt", "hf"):
+        out = tmp_path / fmt
+        dataset_version_export(version=version, fmt=fmt, out_dir=out)
+        info = json.loads((out / "dataset_info.json").read_text())
+        assert len(info) == 3
+        _check_llamafactory_info(out, info)
+        if fmt == "hf":
+            assert {d["file_name"] for d in info.values()} == {f"parquet/{s}.parquet" for s in SPLITS}
+
+
+def test_export_folder_manifest_lists_the_files_written_there(collection, curator, tmp_path):
+    import hashlib
+
+    from training.services.datasets import dataset_version_create, dataset_version_export
+
+    version = dataset_version_create(collection=collection, spec={}, user=curator)
+    for fmt in ("messages", "alpaca", "sharegpt", "hf"):
+        out = tmp_path / fmt
+        dataset_version_export(version=version, fmt=fmt, out_dir=out)
+        manifest = json.loads((out / "manifest.json").read_text())
+        on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
+        assert set(manifest["files"]) == on_disk, fmt
+        for rel, info in manifest["files"].items():
+            data = (out / rel).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == info["sha256"] and len(data) == info["bytes"], (fmt, rel)
+        assert manifest["export"] == {"format": fmt, "version": "v1", "version_content_hash": version.content_hash}
+        assert manifest["name"] == "v1" and manifest["counts"] == version.manifest["counts"]
+        if fmt != "hf":
+            assert {s: manifest["files"][f"{s}.jsonl"]["rows"] for s in SPLITS} == manifest["counts"]["splits"]
+        else:
+            assert any(rel.startswith("hf/") and rel.endswith(".arrow") for rel in manifest["files"])
+    # the version folder's own manifest lists its own files (README.md and dataset_info.json included)
+    manifest = json.loads((version.folder / "manifest.json").read_text())
+    on_disk = {p.relative_to(version.folder).as_posix() for p in version.folder.rglob("*") if p.is_file()}
+    assert set(manifest["files"]) == on_disk - {"manifest.json"}
 
 
 def test_diff_command_and_service(collection, curator, capsys):

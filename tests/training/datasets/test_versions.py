@@ -270,3 +270,28 @@ def test_duplicates_never_straddle_splits(collection, curator):
             assert len({sm.get(str(pk)) for pk in fam}) == 1, (seed, fam, [sm.get(str(pk)) for pk in fam])
         assert len({sm[str(fam[0])] for fam in families}) == 3  # the families are spread over all splits
     assert Sample.objects.filter(pk__in=[pk for f in families for pk in f]).count() == 24 * 2 + 12 * 4
+
+
+def test_versions_are_never_deleted_and_numbers_never_reused(collection, curator):
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from training.models.datasets import VersionDeleteError
+
+    v1 = dataset_version_create(collection=collection, spec={}, user=curator)
+    with pytest.raises(VersionDeleteError, match="cannot be deleted"):
+        v1.delete()
+    with pytest.raises(VersionDeleteError, match="cannot be deleted"):
+        DatasetVersion.objects.filter(collection=collection).delete()
+    # the admin's bulk delete goes through the queryset and is refused the same way
+    model_admin = admin.site._registry[DatasetVersion]
+    request = RequestFactory().post("/admin/")
+    request.user = curator
+    with pytest.raises(VersionDeleteError):
+        model_admin.delete_queryset(request, DatasetVersion.objects.all())
+    assert DatasetVersion.objects.filter(pk=v1.pk).exists() and v1.folder.is_dir()
+    DatasetVersion.objects.none().delete()  # deleting nothing is fine
+    # a folder left by a build that died before its row was committed keeps its number taken
+    (v1.folder.parent / "v2").mkdir()
+    v = dataset_version_create(collection=collection, spec={}, user=curator)
+    assert v.name == "v3" and v.parent == v1
