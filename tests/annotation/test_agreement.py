@@ -225,3 +225,12 @@ def test_report_pair_keys_are_sorted_names_like_the_cli():
                                            [r[2]["intent"] for r in rows]))
     assert list(summary["cohen_kappa"]) == ["amy|zoe"]
     assert summary["cohen_kappa"]["amy|zoe"] == rep["cohen_kappa"]["amy|zoe"]
+
+
+def test_factorize_matches_np_unique():
+    rng = np.random.default_rng(9)
+    words = [f"id-{x}" for x in rng.integers(0, 300, 2000)]
+    for values in (words, np.asarray(words), rng.integers(-5, 50, 500), [1.5, 0.5, 1.5], ["b", "a", "b"], []):
+        ref_vals, ref_codes = np.unique(np.asarray(values), return_inverse=True)
+        vals, codes = A.factorize(values)
+        assert vals.tolist() == ref_vals.tolist() and codes.tolist() == ref_codes.tolist()
