@@ -5,6 +5,8 @@ lives in ``refinery.settings_production`` (``DJANGO_SETTINGS_MODULE=refinery.set
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import environ
@@ -13,7 +15,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env(
     DEBUG=(bool, True),
-    ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost", "testserver"]),
+    ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),  # the test client's "testserver" is added by Django's test set-up
     CSRF_TRUSTED_ORIGINS=(list, []),
     REFINERY_DATA_DIR=(str, str(BASE_DIR / "var")),
     LABEL_STUDIO_URL=(str, ""),
@@ -139,6 +141,9 @@ elif _tasks_backend == "immediate":
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A running job whose heartbeat (any progress or message) is older than this, and whose worker process
+# is gone, is failed as "worker died" (refinery.jobs.job_reap_stale, `manage.py reap_jobs`).
+JOB_STALE_MINUTES = env.float("REFINERY_JOB_STALE_MINUTES", default=5.0)
 
 # ---------------------------------------------------------------- auth
 AUTH_PASSWORD_VALIDATORS = [
@@ -187,7 +192,11 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 # ---------------------------------------------------------------- integrations
 LABEL_STUDIO_URL = env("LABEL_STUDIO_URL")
 LABEL_STUDIO_API_KEY = env("LABEL_STUDIO_API_KEY")
-LABEL_STUDIO_WEBHOOK_SECRET = env("LABEL_STUDIO_WEBHOOK_SECRET") or SECRET_KEY[:32]
+# Label Studio stores this secret and sends it back in a header, so by default it is an HMAC of
+# SECRET_KEY under a fixed label (it reveals nothing of SECRET_KEY), never a piece of SECRET_KEY.
+LABEL_STUDIO_WEBHOOK_SECRET = env("LABEL_STUDIO_WEBHOOK_SECRET") or hmac.new(
+    SECRET_KEY.encode(), b"refinery:label-studio-webhook-secret:v1", hashlib.sha256).hexdigest()
+LABEL_STUDIO_RECONCILE_SECONDS = env.float("LABEL_STUDIO_RECONCILE_SECONDS", default=600.0)  # periodic pull
 PIPELINE_EXECUTOR = env("REFINERY_PIPELINE_EXECUTOR")  # "local" or "ray"
 RAY_ADDRESS = env("RAY_ADDRESS")  # empty = start Ray locally
 TRAIN_LAUNCHER = env("REFINERY_TRAIN_LAUNCHER", default="python")  # "accelerate" = accelerate launch (multi-GPU)
@@ -208,7 +217,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "From raw domain documents to LoRA adapters: ingest, curate, annotate, export, train.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["refinery.roles.IsCurator"],  # schema + docs: curators and admins (annotators: 403)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

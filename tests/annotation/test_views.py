@@ -145,3 +145,30 @@ def test_webhook_keeps_the_event_when_processing_fails(client, settings, project
     assert r.status_code == 202 and r.json()["processed"] is False
     event = WebhookEvent.objects.get()
     assert event.payload == payload and not event.processed and "LABEL_STUDIO_URL" in event.error
+
+
+def test_default_webhook_secret_is_an_hmac_that_reveals_nothing_of_secret_key():
+    """Label Studio (no roles: every user of it can read a project's webhooks) gets this secret."""
+    import hashlib
+    import hmac
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    key = "Refinery-test-SECRET_KEY-" + "x7Qp" * 12
+    code = "import django; django.setup(); from django.conf import settings; print(settings.LABEL_STUDIO_WEBHOOK_SECRET)"
+
+    def secret(**extra):
+        env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "refinery.settings", "SECRET_KEY": key,
+               "LABEL_STUDIO_WEBHOOK_SECRET": "", **extra}
+        r = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    derived = secret()
+    assert derived == hmac.new(key.encode(), b"refinery:label-studio-webhook-secret:v1", hashlib.sha256).hexdigest()
+    assert not any(key[i:i + 6] in derived for i in range(len(key) - 5))  # no piece of SECRET_KEY in it
+    assert secret(SECRET_KEY=key + "!") != derived  # still tied to this installation's key
+    assert secret(LABEL_STUDIO_WEBHOOK_SECRET="explicit-shared-secret") == "explicit-shared-secret"
