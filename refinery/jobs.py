@@ -15,16 +15,26 @@ progress bar)::
 
 Handlers call ``ctx.progress()`` / ``ctx.track()``; both raise ``JobCancelled`` once a cancel was
 requested, so a handler stops at a clean point (wrap its writes in ``transaction.atomic``).
+
+Dead workers: a running job records its worker (``host:pid:start``) and a heartbeat (every flush of
+progress or messages). ``job_reap_stale`` fails running jobs whose heartbeat is older than
+JOB_STALE_MINUTES and whose worker process is gone ("worker died"); it runs when a worker starts
+(``manage.py reap_jobs`` in scripts/run.sh), whenever a job starts, and when the jobs pages are
+read. Cancelling a job whose worker is gone finishes it at once.
 """
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 import time
 import traceback
+from datetime import timedelta
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -111,11 +121,12 @@ class JobContext:
         self.flush()
 
     def flush(self) -> None:
-        """Persist progress/messages and pick up a cancel request (raises JobCancelled)."""
+        """Persist progress/messages and the heartbeat; pick up a cancel request (raises JobCancelled)."""
         self._last_flush = time.monotonic()
         job = self.job
+        now = timezone.now()
         fields = {"progress_done": job.progress_done, "progress_total": job.progress_total, "stage": job.stage,
-                  "updated_at": timezone.now()}
+                  "updated_at": now, "heartbeat_at": now}
         if self._dirty_messages:
             fields["messages"] = job.messages
             self._dirty_messages = False
@@ -123,7 +134,10 @@ class JobContext:
         self.check_cancelled()
 
     def check_cancelled(self) -> None:
-        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+        row = Job.objects.filter(pk=self.job.pk).values("cancel_requested", "status").first()
+        # A job no longer "running" was finished from outside (cancelled or reaped as stale): stop too.
+        if row is None or row["cancel_requested"] or (self.job.status == Job.Status.RUNNING
+                                                      and row["status"] != Job.Status.RUNNING):
             self.job.cancel_requested = True
             raise JobCancelled()
 
@@ -191,15 +205,17 @@ def job_run_inline(*, kind: str, title: str, params: dict | None = None, user=No
 
 def job_execute(job_id: int, *, progress_bar: bool = False) -> Job:
     """Run the handler for a queued job; called by the task worker (refinery.tasks.run_job)."""
+    job_reap_stale()
+    now = timezone.now()
     claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
+        status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker_id()
     )
     job = Job.objects.get(pk=job_id)
     if not claimed:
         log.info("job %s not queued (status %s); skipping", job_id, job.status)
         return job
     ctx = JobContext(job, progress_bar=progress_bar)
-    status, result, error = Job.Status.SUCCEEDED, None, ""
+    status, result, error, interrupted = Job.Status.SUCCEEDED, None, "", None
     try:
         if job.cancel_requested:
             raise JobCancelled()
@@ -217,9 +233,13 @@ def job_execute(job_id: int, *, progress_bar: bool = False) -> Job:
         status = Job.Status.FAILED
         error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=20)}"
         log.exception("job %s failed", job_id)
+    except BaseException as exc:  # Ctrl-C in the CLI, SystemExit when the worker is stopped: record, re-raise
+        status, interrupted = Job.Status.FAILED, exc
+        error = f"Interrupted ({type(exc).__name__}): the process running this job was stopped. Start it again."
     finally:
         ctx.close()
-    Job.objects.filter(pk=job_id).update(
+    # Only a job still "running" is finished here: one reaped or cancelled from outside keeps that verdict.
+    finished = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(
         status=status,
         result=result if isinstance(result, dict) else ({"value": result} if result is not None else {}),
         error=error,
@@ -228,18 +248,128 @@ def job_execute(job_id: int, *, progress_bar: bool = False) -> Job:
         progress_total=ctx.job.progress_total,
         stage=ctx.job.stage,
         finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
     )
+    if not finished:
+        log.warning("job %s was finished from outside while it ran; its own outcome (%s) is not recorded", job_id, status)
     job.refresh_from_db()
+    if interrupted is not None:
+        raise interrupted
+    return job
+
+
+# ------------------------------------------------------------------------------------------- dead workers
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot, from /proc) or None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def worker_id() -> str:
+    """This process as ``host:pid:start``; the start time tells a reused pid from the original process."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid) or ''}"
+
+
+def worker_gone(worker: str) -> bool | None:
+    """True when the process named by ``worker`` has certainly exited, False when it runs, None when
+    that cannot be known here (another host, or no worker recorded)."""
+    host, _, rest = (worker or "").partition(":")
+    pid_text, _, start = rest.partition(":")
+    if not host or not pid_text.isdigit() or host != socket.gethostname():
+        return None
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # exists, owned by someone else
+    now_start = _process_start(pid)
+    if start and now_start is not None and now_start != start:
+        return True  # the pid was reused by another process
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            if fh.read().decode(errors="replace").rsplit(")", 1)[-1].split()[0] == "Z":
+                return True  # exited, waiting to be reaped by its parent
+    except (OSError, IndexError):
+        pass
+    return False
+
+
+def _stale_before():
+    return timezone.now() - timedelta(minutes=settings.JOB_STALE_MINUTES)
+
+
+def _is_stale(job: Job, *, before, any_host: bool) -> bool:
+    last = job.heartbeat_at or job.started_at or job.created_at
+    if job.status != Job.Status.RUNNING or last is None or last >= before:
+        return False
+    gone = worker_gone(job.worker)
+    return gone is True or (gone is None and any_host)
+
+
+def _finish_dead(job: Job, *, status: str, message: str) -> bool:
+    """Finish a running job whose worker died (only if nothing changed it meanwhile)."""
+    entry = {"at": timezone.now().isoformat(timespec="seconds"), "level": "error", "message": message}
+    updated = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, heartbeat_at=job.heartbeat_at).update(
+        status=status, finished_at=timezone.now(), messages=(job.messages + [entry])[-MAX_MESSAGES:],
+        error=message if status == Job.Status.FAILED else job.error,
+    )
+    if updated:
+        log.warning("job %s: %s", job.pk, message)
+    return bool(updated)
+
+
+def _dead_message(job: Job) -> str:
+    last = job.heartbeat_at or job.started_at
+    since = f" since {last:%Y-%m-%d %H:%M:%S} UTC" if last else ""
+    return (f"The worker died: {job.worker or 'an unknown worker'} stopped while running this job (no heartbeat"
+            f"{since}). Nothing after its last progress was kept; start the job again.")
+
+
+def job_reap_stale(*, minutes: float | None = None, any_host: bool = False) -> list[Job]:
+    """Fail running jobs whose heartbeat is older than ``minutes`` (default JOB_STALE_MINUTES) and
+    whose worker is gone. A worker on another host cannot be checked from here: ``any_host`` treats
+    it as gone (for a single machine whose host name changed, e.g. a restarted container)."""
+    before = timezone.now() - timedelta(minutes=minutes) if minutes is not None else _stale_before()
+    reaped = []
+    for job in Job.objects.filter(status=Job.Status.RUNNING):
+        if _is_stale(job, before=before, any_host=any_host) and _finish_dead(
+                job, status=Job.Status.FAILED, message=_dead_message(job)):
+            job.refresh_from_db()
+            reaped.append(job)
+    return reaped
+
+
+def job_reap_if_stale(*, job: Job) -> Job:
+    """``job_reap_stale`` for one job (the job pages call it when they show a running job)."""
+    if job.status == Job.Status.RUNNING and _is_stale(job, before=_stale_before(), any_host=False):
+        _finish_dead(job, status=Job.Status.FAILED, message=_dead_message(job))
+        job.refresh_from_db()
     return job
 
 
 def job_cancel(*, job: Job) -> Job:
-    """Ask a job to stop. A queued job is cancelled at once; a running one at its next check."""
+    """Ask a job to stop. A queued job is cancelled at once; a running one at its next check — or at
+    once when its worker is gone (dead on this host, or silent for JOB_STALE_MINUTES)."""
     Job.objects.filter(pk=job.pk, status__in=Job.ACTIVE).update(cancel_requested=True)
     Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
         status=Job.Status.CANCELLED, finished_at=timezone.now()
     )
     job.refresh_from_db()
+    if job.status == Job.Status.RUNNING:
+        gone = worker_gone(job.worker)
+        last = job.heartbeat_at or job.started_at or job.created_at
+        if gone is True or (gone is None and last is not None and last < _stale_before()):
+            _finish_dead(job, status=Job.Status.CANCELLED, message=(
+                f"Cancelled. Its worker ({job.worker or 'unknown'}) is gone, so the job was stopped here."))
+            job.refresh_from_db()
     return job
 
 

@@ -106,6 +106,10 @@ class Job(AuditedModel):
     task_id = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Who runs it ("host:pid:start" of the worker or CLI process) and when it last reported; a running
+    # job whose heartbeat is old and whose worker is gone is failed by refinery.jobs.job_reap_stale.
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # Optional link to the object the job works on (a collection, a pipeline run, a training run).
     target_model = models.CharField(max_length=100, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
