@@ -1,7 +1,10 @@
 """Production settings: ``DJANGO_SETTINGS_MODULE=refinery.settings_production``.
 
-Requires SECRET_KEY and ALLOWED_HOSTS from the environment; `manage.py check --deploy` is clean.
+Refuses to start without SECRET_KEY and ALLOWED_HOSTS in the environment (or ``.env``); the
+development defaults never apply here. `manage.py check --deploy` is clean.
 """
+import os
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .settings import *  # noqa: F401,F403
@@ -11,6 +14,10 @@ DEBUG = False
 SECRET_KEY = env("SECRET_KEY", default="")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-insecure"):
     raise ImproperlyConfigured("Set SECRET_KEY (50+ random characters) in the environment for production.")
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("Set ALLOWED_HOSTS (comma-separated host names this server answers to, e.g. "
+                               "refinery.example.com) in the environment for production.")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -79,3 +79,15 @@ def test_migrations_match_models_and_apply(tmp_path):
         assert r.returncode == 0 and "exist" in r.stdout, r.stdout + r.stderr
     finally:
         drop()
+
+
+def test_production_settings_refuse_to_start_without_allowed_hosts():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "ALLOWED_HOSTS"}
+    env.update(DJANGO_SETTINGS_MODULE="refinery.settings_production", SECRET_KEY=secrets.token_urlsafe(60))
+    for value in (None, "", " , "):
+        run_env = env if value is None else dict(env, ALLOWED_HOSTS=value)
+        r = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=run_env, capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode != 0 and "Set ALLOWED_HOSTS" in r.stderr, (value, r.stderr[-500:])
+    r = _manage("check", "--deploy", "--fail-level", "WARNING", env_extra=dict(env, ALLOWED_HOSTS="refinery.example.com"))
+    assert r.returncode == 0, r.stdout + r.stderr
