@@ -18,8 +18,10 @@ urlpatterns = [
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/<int:pk>/", views.job_detail, name="job_detail"),
     path("jobs/<int:pk>/cancel/", views.job_cancel_view, name="job_cancel"),
+    path("account/token/", views.api_token, name="api_token"),
     path("admin/", admin.site.urls),
-    # REST API (token or session auth) and its OpenAPI schema / docs
+    # REST API (token or session auth) and its OpenAPI schema / docs (curators and admins)
+    path("api/auth/token/", login_not_required(api.ObtainTokenView.as_view()), name="api-token-obtain"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
