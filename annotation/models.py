@@ -28,6 +28,13 @@ class LabelingProject(AuditedModel):
     ls_project_id = models.PositiveIntegerField(null=True, blank=True)
     ls_webhook_id = models.PositiveIntegerField(null=True, blank=True)
     ls_last_pull_at = models.DateTimeField(null=True, blank=True)
+    # A curator's decision to use the project although its agreement is below the gate (see
+    # selectors.project_gate): who, when, at which agreement value and why. Empty = no such decision.
+    gate_accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="+")
+    gate_accepted_at = models.DateTimeField(null=True, blank=True)
+    gate_accepted_value = models.FloatField(null=True, blank=True)
+    gate_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -95,6 +102,10 @@ class Annotation(AuditedModel):
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.BUILTIN)
     lead_time = models.FloatField(null=True, blank=True, help_text="Seconds spent on the item.")
     ls_annotation_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    # Set when Label Studio's current version of this annotation could not be taken over (it became
+    # invalid, or its user no longer matches ours): the label here is the last good one, kept, not deleted.
+    stale_reason = models.TextField(blank=True)
+    stale_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["item_id", "annotator_id"]
@@ -116,6 +127,9 @@ class Adjudication(AuditedModel):
                                    related_name="+")
     agreement = models.FloatField(null=True, blank=True)
     note = models.TextField(blank=True)
+    automatic = models.BooleanField(default=False, help_text="Made by the bulk majority vote, not on this item's "
+                                                             "review page (does not count while the project is "
+                                                             "below the agreement gate).")
 
 
 class WebhookEvent(models.Model):

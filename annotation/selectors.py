@@ -1,13 +1,14 @@
 """Reads for the annotation app. Row rules live here: annotators see only their own queue."""
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from curation.models import Sample
 from refinery.roles import is_curator
@@ -154,9 +155,15 @@ def project_agreement_report(*, user, project: LabelingProject, bootstrap: bool 
     """Agreement per scheme field (in scheme order) plus the review gate. Curators only.
 
     Span fields report span F1 and character-level agreement (``analysis.spans_field_report``);
-    their character-level α takes part in the gate like every other field's α.
+    their character-level α takes part in the gate like every other field's α. ``gate`` is the
+    project's ``GateState`` as a dict (status, value, metric, per-field α and level).
     """
     require_project_manager(user)
+    report = _agreement_report(project, bootstrap=bootstrap)
+    return {**report, "gate": _gate_from_report(project, report).as_dict()}
+
+
+def _agreement_report(project: LabelingProject, *, bootstrap: bool) -> dict:
     rows = project_rows(project)
     names = usernames(r[1] for r in rows)
     scheme = project.parsed_scheme
@@ -174,6 +181,140 @@ def project_agreement_report(*, user, project: LabelingProject, bootstrap: bool 
     overall = min(headline) if headline else None
     return {"fields": fields, "overall_alpha": overall, "threshold": project.agreement_threshold,
             "passes_gate": overall is not None and overall >= project.agreement_threshold}
+
+
+# ---------------------------------------------------------------------------------- review gate
+# The gate (one definition, used by the page, the bulk majority vote and the exporter's summaries):
+#
+# - project level: the LOWEST Krippendorff's α over the scheme's compared fields must reach the
+#   project's threshold (default 0.8). α per field type: ``rating`` (1–N) → ordinal α; ``choice``,
+#   ``decision`` and ``taxonomy`` (full path) → nominal α; ``spans`` → nominal α over characters
+#   (each character = its entity label or O). α, not Cohen's κ, because it is one number for any
+#   number of annotators with missing data; for two annotators on the same items nominal α is
+#   Scott's π with a small-sample correction, and close to Cohen's κ unless the two annotators use
+#   the labels at very different rates. Cohen's κ per pair is reported beside it.
+# - item level (the low-agreement queue): the mean over the same fields of the share of agreeing
+#   annotator pairs (ordinal: 1 − squared distance / (K−1)², so near misses count) and, for spans,
+#   exact span F1; an item below the threshold waits for a curator.
+#
+# A project below the gate is "in review": the bulk majority vote decides nothing in it, and its
+# automatic (bulk) majority decisions and undecided accept / edit outcomes do not reach the exporter
+# as adjudicated or accepted until a curator decides the item, or accepts the project below the gate.
+GATE_METRIC = ("lowest Krippendorff's α over the compared fields (ratings: ordinal α; choices, decisions, "
+               "taxonomy: nominal α; entity spans: character-level α)")
+ITEM_METRIC = ("mean over the fields of the share of agreeing annotator pairs (ratings: 1 − squared distance "
+               "/ (K−1)²; spans: exact span F1)")
+
+
+@dataclass(frozen=True)
+class GateState:
+    """Where a project stands against its agreement gate.
+
+    ``status``: "passes" (value ≥ threshold), "below", "accepted" (below, but a curator accepted the
+    project) or "unmeasured" (no item has two annotators yet). ``fields``: (name, level, α) of each
+    compared field; the value is the lowest α.
+    """
+    project_id: int
+    status: str
+    value: float | None
+    threshold: float
+    fields: tuple = ()
+    accepted_by: str = ""
+    accepted_at: Any = None
+    accepted_value: float | None = None
+    note: str = ""
+
+    @property
+    def in_review(self) -> bool:
+        return self.status == "below"
+
+    @property
+    def passes(self) -> bool:
+        return self.status == "passes"
+
+    def as_dict(self) -> dict:
+        return {"status": self.status, "value": self.value, "threshold": self.threshold, "passes": self.passes,
+                "in_review": self.in_review, "metric": GATE_METRIC, "item_metric": ITEM_METRIC,
+                "fields": [{"field": f, "level": lv, "alpha": a} for f, lv, a in self.fields],
+                "accepted_by": self.accepted_by, "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
+                "accepted_value": self.accepted_value, "note": self.note}
+
+
+def _gate_from_report(project: LabelingProject, report: dict) -> GateState:
+    fields = tuple((f["field"], f["level"], f.get("krippendorff_alpha")) for f in report["fields"])
+    value = report["overall_alpha"]
+    if value is None:
+        status = "unmeasured"
+    elif value >= project.agreement_threshold:
+        status = "passes"
+    else:
+        status = "accepted" if project.gate_accepted_at else "below"
+    return GateState(project_id=project.pk, status=status, value=value, threshold=project.agreement_threshold,
+                     fields=fields, accepted_by=getattr(project.gate_accepted_by, "username", "") or "",
+                     accepted_at=project.gate_accepted_at, accepted_value=project.gate_accepted_value,
+                     note=project.gate_note)
+
+
+_GATE_CACHE: dict[tuple, GateState] = {}
+_GATE_CACHE_SIZE = 512
+
+
+def _annotation_signatures(project_ids) -> dict[int, tuple[int, Any]]:
+    """project id → (number of annotations, last change): what the gate value depends on."""
+    return {pid: (n, last) for pid, n, last in Annotation.objects.filter(item__project_id__in=list(project_ids))
+            .order_by().values("item__project_id").annotate(n=Count("id"), last=Max("updated_at"))
+            .values_list("item__project_id", "n", "last")}
+
+
+def _gate_key(project: LabelingProject, n: int, last) -> tuple:
+    return (project.pk, n, last, project.updated_at, project.agreement_threshold, project.gate_accepted_at)
+
+
+def project_gates(project_ids) -> dict[int, GateState]:
+    """project id → GateState. Memoised per process on what the value depends on (the annotations'
+    count and last change, the project's scheme / threshold / acceptance), so the exporter, which asks
+    chunk by chunk, computes each project's agreement once."""
+    ids = set(project_ids)
+    if not ids:
+        return {}
+    sigs = _annotation_signatures(ids)
+    out = {}
+    for project in LabelingProject.objects.filter(pk__in=ids).select_related("gate_accepted_by"):
+        key = _gate_key(project, *sigs.get(project.pk, (0, None)))
+        gate = _GATE_CACHE.get(key)
+        if gate is None:
+            gate = _gate_from_report(project, _agreement_report(project, bootstrap=False))
+            if len(_GATE_CACHE) >= _GATE_CACHE_SIZE:
+                _GATE_CACHE.clear()
+            _GATE_CACHE[key] = gate
+        out[project.pk] = gate
+    return out
+
+
+def project_gate(project: LabelingProject) -> GateState:
+    return project_gates([project.pk])[project.pk]
+
+
+def review_queue(*, user, items_per_project: int = 5) -> list[dict]:
+    """The project-level review queue (curators): every project below its gate, with its value, the
+    fields that fail and its lowest-agreement items. Projects a curator accepted are not in it."""
+    require_project_manager(user)
+    projects = {p.pk: p for p in project_list(user=user).filter(items__annotations__isnull=False).distinct()}
+    out = []
+    for pid, gate in sorted(project_gates(projects).items()):
+        if not gate.in_review:
+            continue
+        low = low_agreement_queue(user=user, project=projects[pid])
+        out.append({"project": projects[pid], "gate": gate, "n_low": len(low), "low_items": low[:items_per_project],
+                    "failing_fields": [(f, lv, a) for f, lv, a in gate.fields if a is not None and a < gate.threshold]})
+    return out
+
+
+def stale_annotations(*, user, project: LabelingProject) -> QuerySet[Annotation]:
+    """Annotations kept although Label Studio's current version could not be taken over (with why)."""
+    require_project_manager(user)
+    return (Annotation.objects.filter(item__project=project).exclude(stale_reason="")
+            .select_related("annotator").order_by("-stale_since", "id"))
 
 
 def low_agreement_queue(*, user, project: LabelingProject) -> list[dict]:
@@ -222,6 +363,59 @@ def _quality(scheme: Scheme, labels: list[dict]) -> float | None:
     return round(sum(vals) / len(vals), 4) if vals else None
 
 
+def _summary_items(sample_ids) -> dict[int, tuple]:
+    """sample id → (project id, adjudicated automatically?, adjudicated at all?) of the item its summary
+    comes from — the documented choice of ``sample_label_summaries``: the most recent adjudication,
+    else the item with the most annotations (ties: the higher item id)."""
+    rows = (Item.objects.filter(sample_id__in=list(sample_ids)).order_by("id").annotate(n=Count("annotations"))
+            .values_list("id", "project_id", "sample_id", "adjudication__updated_at", "adjudication__automatic", "n"))
+    by_sample: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        by_sample[row[2]].append(row)
+    out = {}
+    for sid, items in by_sample.items():
+        decided = [r for r in items if r[3] is not None]
+        r = max(decided, key=lambda r: r[3]) if decided else max(items, key=lambda r: (r[5], r[0]))
+        out[sid] = (r[1], bool(r[4]), r[3] is not None)
+    return out
+
+
+def apply_review_gate(summaries: dict[int, SampleLabelSummary]) -> dict[int, SampleLabelSummary]:
+    """Withhold what a project below its agreement gate has not had a curator decide (see GateState).
+
+    Bulk majority decisions there are not ``adjudicated``; undecided "accept" / "edit" outcomes become
+    "" (no ``edited_messages``): such items cannot enter a dataset as adjudicated or accepted without a
+    curator. Curator and gold decisions, and a majority chosen on the item's review page, count.
+    """
+    gates = project_gates({pid for s in summaries.values() for pid in s.project_ids})
+    held = {pid: g for pid, g in gates.items() if g.in_review}
+    if not held:
+        return summaries
+    affected = [sid for sid, s in summaries.items() if held.keys() & set(s.project_ids)]
+    out = dict(summaries)
+    for sid, (pid, automatic, adjudicated) in _summary_items(affected).items():
+        gate = held.get(pid)
+        if gate is None or (adjudicated and not automatic):
+            continue  # a curator decided this item (or its project passes / was accepted)
+        s = summaries[sid]
+        why = (f"project {pid} is below its agreement gate (α {gate.value:.3f} < {gate.threshold}); "
+               f"{'the bulk majority vote' if adjudicated else 'nothing'} decided this item, a curator has to")
+        keep = s.decision if s.decision == "reject" else ""
+        out[sid] = replace(s, adjudicated=False, decision=keep, edited_messages=None, in_review=True,
+                           review_reason=why)
+    return out
+
+
+def _review_gated(build):
+    """``sample_label_summaries`` with the review gate applied on top (``apply_review_gate``)."""
+    @functools.wraps(build)
+    def gated(*, sample_ids) -> dict[int, SampleLabelSummary]:
+        summaries = build(sample_ids=sample_ids)
+        return apply_review_gate(summaries) if summaries else summaries
+    return gated
+
+
+@_review_gated
 def sample_label_summaries(*, sample_ids) -> dict[int, SampleLabelSummary]:
     """For each labelled sample id: the outcome of labelling (see annotation.summary).
 

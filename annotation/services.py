@@ -145,8 +145,12 @@ def annotation_submit(*, item: Item, annotator, label: dict, source: str = Annot
     if lead_time is not None:
         ann.lead_time = max(0.0, float(lead_time))
     if ls_annotation_id is not None:
-        Annotation.objects.filter(ls_annotation_id=ls_annotation_id).exclude(pk=ann.pk).update(ls_annotation_id=None)
+        # the Label Studio annotation now belongs to another of our users (its email changed): keep the old copy
+        Annotation.objects.filter(ls_annotation_id=ls_annotation_id).exclude(pk=ann.pk).update(
+            ls_annotation_id=None, stale_since=timezone.now(),
+            stale_reason=f"Label Studio annotation {ls_annotation_id} now belongs to {annotator.username}")
         ann.ls_annotation_id = ls_annotation_id
+    ann.stale_reason, ann.stale_since = "", None
     ann.save()
     if assignment.status != Assignment.Status.DONE:
         assignment.status = Assignment.Status.DONE
@@ -160,6 +164,16 @@ def annotation_delete(*, annotation: Annotation) -> None:
     Assignment.objects.filter(item_id=annotation.item_id, annotator_id=annotation.annotator_id).update(
         status=Assignment.Status.PENDING)
     annotation.delete()
+
+
+def annotation_mark_stale(*, annotation: Annotation, reason: str) -> Annotation:
+    """Keep ``annotation`` but flag it: its source (Label Studio) has a version we could not take over."""
+    reason = reason.strip()[:2000]
+    if annotation.stale_reason != reason:
+        annotation.stale_reason = reason
+        annotation.stale_since = annotation.stale_since or timezone.now()
+        annotation.save(update_fields=["stale_reason", "stale_since", "updated_at"])
+    return annotation
 
 
 def assignment_open(*, assignment: Assignment) -> Assignment:
@@ -193,8 +207,12 @@ def item_set_gold(*, item: Item, label: dict | None, user=None) -> Item:
 # -------------------------------------------------------------------------------- adjudication
 @transaction.atomic
 def item_adjudicate(*, item: Item, method: str, user=None, final_label: dict | None = None,
-                    note: str = "") -> Adjudication:
-    """Store the final label of an item, who decided and how (majority / curator / gold)."""
+                    note: str = "", automatic: bool = False) -> Adjudication:
+    """Store the final label of an item, who decided and how (majority / curator / gold).
+
+    ``automatic``: made by the bulk majority vote (``project_adjudicate_majority``), not by a curator
+    on the item itself — such decisions stop counting while the project is below the agreement gate.
+    """
     scheme = item.project.parsed_scheme
     labels = list(item.annotations.values_list("label", flat=True))
     if method == Adjudication.Method.MAJORITY:
@@ -219,6 +237,7 @@ def item_adjudicate(*, item: Item, method: str, user=None, final_label: dict | N
     adj.decided_by = user
     adj.agreement = agreement.get(item.pk)
     adj.note = note
+    adj.automatic = automatic
     adj.save()
     return adj
 
@@ -226,8 +245,11 @@ def item_adjudicate(*, item: Item, method: str, user=None, final_label: dict | N
 def project_adjudicate_majority(*, project: LabelingProject, user=None) -> dict:
     """Majority-vote every item at or above the agreement threshold; gold items take their gold label.
 
-    Items below the threshold or without a majority stay in the review queue for a curator.
+    Items below the threshold or without a majority stay in the review queue for a curator. A
+    project below the gate (``selectors.project_gate``) gets no majority decisions at all — every
+    item waits for a curator, or the curator accepts the project first (``project_gate_accept``).
     """
+    gate = selectors.project_gate(project)
     agreement = selectors.project_item_agreement(project)
     decided = set(Adjudication.objects.filter(item__project=project).values_list("item_id", flat=True))
     counts = Counter()
@@ -238,16 +260,49 @@ def project_adjudicate_majority(*, project: LabelingProject, user=None) -> dict:
                 counts["gold"] += 1
                 continue
             a = agreement.get(item.pk)
-            if a is None or a < project.agreement_threshold:
+            if gate.in_review or a is None or a < project.agreement_threshold:
                 counts["review"] += 1
                 continue
             try:
-                item_adjudicate(item=item, method=Adjudication.Method.MAJORITY, user=user)
+                item_adjudicate(item=item, method=Adjudication.Method.MAJORITY, user=user, automatic=True)
                 counts["majority"] += 1
             except AnnotationError:
                 counts["review"] += 1
-    audit_log(obj=project, action="adjudicate", user=user, summary=f"majority vote: {dict(counts)}")
-    return dict(counts)
+    audit_log(obj=project, action="adjudicate", user=user, summary=f"majority vote: {dict(counts)}",
+              details={"gate": gate.status, "gate_value": gate.value})
+    return {**counts, "gate": gate.status}
+
+
+@transaction.atomic
+def project_gate_accept(*, project: LabelingProject, user, note: str) -> LabelingProject:
+    """A curator's decision to use a project whose agreement is below the gate (recorded with the value)."""
+    note = (note or "").strip()
+    if not note:
+        raise AnnotationError("Say why the project is accepted below the agreement gate (the note is required).")
+    gate = selectors.project_gate(project)
+    if gate.value is None:
+        raise AnnotationError("No agreement measured yet (no item has two annotators): nothing to accept.")
+    if gate.value >= project.agreement_threshold:
+        raise AnnotationError(f"The project passes the gate (α {gate.value:.3f} ≥ {project.agreement_threshold}); "
+                              "there is nothing to accept.")
+    project.gate_accepted_by, project.gate_accepted_at = user, timezone.now()
+    project.gate_accepted_value, project.gate_note = gate.value, note
+    project.save(update_fields=["gate_accepted_by", "gate_accepted_at", "gate_accepted_value", "gate_note",
+                                "updated_at"])
+    audit_log(obj=project, action="gate_accept", user=user, summary=f"accepted below the gate at α {gate.value:.3f}",
+              details={"note": note, "threshold": project.agreement_threshold})
+    return project
+
+
+@transaction.atomic
+def project_gate_revoke(*, project: LabelingProject, user) -> LabelingProject:
+    """Withdraw a curator's acceptance: the project goes back to the review queue if it is below the gate."""
+    project.gate_accepted_by = project.gate_accepted_at = project.gate_accepted_value = None
+    project.gate_note = ""
+    project.save(update_fields=["gate_accepted_by", "gate_accepted_at", "gate_accepted_value", "gate_note",
+                                "updated_at"])
+    audit_log(obj=project, action="gate_revoke", user=user, summary="acceptance below the gate withdrawn")
+    return project
 
 
 def users_by_email(emails: Iterable[str]) -> dict[str, object]:
@@ -255,6 +310,7 @@ def users_by_email(emails: Iterable[str]) -> dict[str, object]:
     return {u.email.lower(): u for u in get_user_model().objects.exclude(email="") if u.email.lower() in wanted}
 
 
-__all__ = ["AnnotationError", "LabelError", "SchemeError", "annotation_delete", "annotation_submit",
-           "assignment_open", "assignment_skip", "item_adjudicate", "item_set_gold", "project_adjudicate_majority",
-           "project_assign", "project_create", "users_by_email"]
+__all__ = ["AnnotationError", "LabelError", "SchemeError", "annotation_delete", "annotation_mark_stale",
+           "annotation_submit", "assignment_open", "assignment_skip", "item_adjudicate", "item_set_gold",
+           "project_adjudicate_majority", "project_assign", "project_create", "project_gate_accept",
+           "project_gate_revoke", "users_by_email"]

@@ -20,6 +20,10 @@ class SampleLabelSummary:
     - ``agreement``: item-level agreement (0–1) among the annotators, None with fewer than two
       (mean over the comparable fields; a spans field counts with its exact span F1).
     - ``project_ids``: the labelling projects the sample is in.
+    - ``in_review``: the item behind this summary is in a project below its agreement gate and no
+      curator decided it (``review_reason`` says so). Such an item is never ``adjudicated`` by the bulk
+      majority vote, and its "accept" / "edit" outcome is withheld (``decision`` "", no
+      ``edited_messages``) until a curator decides it or accepts the project; "reject" stays.
     """
 
     adjudicated: bool
@@ -29,3 +33,5 @@ class SampleLabelSummary:
     quality_rating: float | None
     agreement: float | None
     project_ids: list[int] = field(default_factory=list)
+    in_review: bool = False
+    review_reason: str = ""

@@ -37,6 +37,8 @@ def home(request):
     ctx = {"my_projects": selectors.annotator_projects(user=request.user)}
     if is_curator(request.user):
         ctx["projects"] = selectors.project_overview(user=request.user)
+        ctx["review_queue"] = selectors.review_queue(user=request.user)
+        ctx["gate_metric"] = selectors.GATE_METRIC
     return render(request, "annotation/home.html", ctx)
 
 
@@ -71,8 +73,10 @@ def project_detail(request, pk: int):
     report = selectors.project_agreement_report(user=request.user, project=project)
     stats = selectors.annotator_stats(user=request.user, project=project)
     queue = selectors.low_agreement_queue(user=request.user, project=project)
+    stale = selectors.stale_annotations(user=request.user, project=project)
     ctx = {
-        "project": project, "report": report, "stats": stats, "queue": queue[:200], "queue_total": len(queue),
+        "project": project, "report": report, "gate": report["gate"], "stats": stats, "queue": queue[:200],
+        "queue_total": len(queue), "stale": stale[:200], "stale_total": stale.count(),
         "charts": charts.project_charts(report=report, stats=stats, threshold=project.agreement_threshold,
                                         item_agreement=[a for a in selectors.project_item_agreement(project).values()
                                                         if a is not None]),
@@ -90,8 +94,24 @@ def project_action(request, pk: int, action: str):
     project = _project_or_404(request, pk)
     if action == "adjudicate":
         counts = services.project_adjudicate_majority(project=project, user=request.user)
-        messages.success(request, f"Adjudicated: {counts.get('majority', 0)} by majority, {counts.get('gold', 0)} gold; "
-                                  f"{counts.get('review', 0)} left for review.")
+        if counts["gate"] == "below":
+            messages.warning(request, f"The project is below its agreement gate: nothing was decided by majority "
+                                      f"({counts.get('gold', 0)} gold). Review the items, or accept the project "
+                                      f"below the gate with a reason.")
+        else:
+            messages.success(request, f"Adjudicated: {counts.get('majority', 0)} by majority, {counts.get('gold', 0)} "
+                                      f"gold; {counts.get('review', 0)} left for review.")
+        return redirect("annotation:project_detail", pk=project.pk)
+    if action in ("accept_gate", "revoke_gate"):
+        try:
+            if action == "accept_gate":
+                services.project_gate_accept(project=project, user=request.user, note=request.POST.get("note", ""))
+                messages.success(request, "Project accepted below the agreement gate; majority decisions now count.")
+            else:
+                services.project_gate_revoke(project=project, user=request.user)
+                messages.success(request, "Acceptance withdrawn.")
+        except services.AnnotationError as exc:
+            messages.error(request, str(exc))
         return redirect("annotation:project_detail", pk=project.pk)
     if action == "assign":
         n = services.project_assign(project=project, user=request.user)

@@ -146,3 +146,121 @@ def test_annotator_stats_counts(project, curator, annotator):
     assert stats["annotator1"]["done"] == 1 and stats["annotator1"]["gold_accuracy"] == 1.0
     assert stats["annotator1"]["median_seconds"] == 7
     assert a is not None
+
+
+GATE_SCHEME = {"fields": [
+    {"name": "intent", "type": "choice", "choices": ["question", "complaint", "request"]},
+    {"name": "decision", "type": "decision"},
+]}
+
+
+def test_review_gate_above_and_below_the_threshold(db, curator, annotator, annotator2):
+    """passes_gate on both sides of the threshold, and what a project below it may hand the exporter."""
+    from training.services.datasets import dataset_samples_select
+
+    col = make_collection(name="gate", n=7)
+    project = services.project_create(name="Gate", collection=col, scheme=GATE_SCHEME, overlap=2,
+                                      annotators=[annotator, annotator2], user=curator)
+    items = list(project.items.order_by("position"))
+    intents = ["question", "complaint", "request", "question", "complaint"]
+
+    def label(intent, decision="accept"):
+        out = {"intent": intent, "decision": decision}
+        if decision == "edit":
+            out["edited_response"] = "Better."
+        return out
+
+    # both annotators agree on items 0-4 (item 4: the same edit); items 5 and 6 are not labelled yet
+    for i, intent in enumerate(intents):
+        for u in (annotator, annotator2):
+            services.annotation_submit(item=items[i], annotator=u, label=label(intent, "edit" if i == 4 else "accept"))
+    report = selectors.project_agreement_report(user=curator, project=project, bootstrap=False)
+    assert report["passes_gate"] is True and report["overall_alpha"] == 1.0 and report["gate"]["status"] == "passes"
+    assert {f["field"]: f["level"] for f in report["gate"]["fields"]} == {"intent": "nominal", "decision": "nominal"}
+    assert "Krippendorff" in report["gate"]["metric"]
+    counts = services.project_adjudicate_majority(project=project, user=curator)
+    assert counts == {"majority": 5, "review": 2, "gate": "passes"}
+    assert Adjudication.objects.filter(item__project=project, automatic=True).count() == 5
+    sids = [it.sample_id for it in items]
+    s = selectors.sample_label_summaries(sample_ids=sids)
+    assert all(s[sid].adjudicated and not s[sid].in_review for sid in sids[:5])
+    assert s[sids[4]].decision == "edit" and s[sids[4]].edited_messages[-1]["content"] == "Better."
+    assert selectors.review_queue(user=curator) == []
+
+    # annotator2 changes their mind on items 2 and 3 and disagrees on item 6: the project drops below 0.8
+    services.annotation_submit(item=items[2], annotator=annotator2, label=label("question"))
+    services.annotation_submit(item=items[3], annotator=annotator2, label=label("request"))
+    for u in (annotator, annotator2):  # ... while both reject item 5
+        services.annotation_submit(item=items[5], annotator=u, label=label("question", "reject"))
+    services.annotation_submit(item=items[6], annotator=annotator, label=label("question"))
+    services.annotation_submit(item=items[6], annotator=annotator2, label=label("complaint"))
+    report = selectors.project_agreement_report(user=curator, project=project, bootstrap=False)
+    assert report["passes_gate"] is False and report["overall_alpha"] < 0.8
+    assert report["gate"]["status"] == "below" and report["gate"]["in_review"] is True
+    gate = selectors.project_gate(project)
+    assert gate.in_review and gate.value == report["overall_alpha"] and gate.threshold == 0.8
+
+    # the bulk majority vote decides nothing more; the project is in the review queue with its items
+    assert services.project_adjudicate_majority(project=project, user=curator) == {"review": 2, "gate": "below"}
+    queue = selectors.review_queue(user=curator)
+    assert [r["project"].pk for r in queue] == [project.pk]
+    assert queue[0]["gate"].value == gate.value and queue[0]["failing_fields"][0][0] == "intent"
+    assert {q["item_id"] for q in queue[0]["low_items"]} == {items[6].pk}  # 2 and 3 were decided by majority
+
+    # a curator decides item 2, and takes the majority for item 0 on its own page
+    services.item_adjudicate(item=items[2], method="curator", user=curator, final_label=label("question"))
+    services.item_adjudicate(item=items[0], method="majority", user=curator)
+    s = selectors.sample_label_summaries(sample_ids=sids)
+    assert [s[sid].adjudicated for sid in sids] == [True, False, True, False, False, False, False]
+    assert [s[sid].in_review for sid in sids] == [False, True, False, True, True, True, True]
+    assert "below its agreement gate" in s[sids[1]].review_reason
+    assert s[sids[4]].decision == "" and s[sids[4]].edited_messages is None  # the bulk-voted edit is withheld
+    assert s[sids[1]].decision == "" and s[sids[5]].decision == "reject"  # accept withheld, reject kept
+    chosen = dataset_samples_select(collection=col, spec={"adjudicated_only": True})
+    assert sorted(c.sample_id for c in chosen.candidates) == [sids[0], sids[2]]
+
+    # a curator accepts the project below the gate (with a reason): the majority decisions count again
+    with pytest.raises(services.AnnotationError, match="note is required"):
+        services.project_gate_accept(project=project, user=curator, note=" ")
+    services.project_gate_accept(project=project, user=curator, note="pilot batch, intent guide rewritten")
+    project.refresh_from_db()
+    gate = selectors.project_gate(project)
+    assert gate.status == "accepted" and not gate.in_review and gate.accepted_by == "curator"
+    assert project.gate_accepted_value == pytest.approx(report["overall_alpha"])
+    assert selectors.review_queue(user=curator) == []
+    s = selectors.sample_label_summaries(sample_ids=sids)
+    assert [s[sid].adjudicated for sid in sids] == [True, True, True, True, True, False, False]
+    assert s[sids[4]].decision == "edit" and s[sids[4]].edited_messages is not None
+    services.project_gate_revoke(project=project, user=curator)
+    project.refresh_from_db()
+    assert selectors.project_gate(project).in_review
+    assert not selectors.sample_label_summaries(sample_ids=[sids[1]])[sids[1]].adjudicated
+
+
+def test_gold_accuracy_scores_imperfect_annotators(db, curator, annotator, annotator2, django_user_model):
+    from tests.conftest import _make_user
+
+    third = _make_user(django_user_model, "annotator3", "annotator")
+    col = make_collection(name="gold-acc", n=3)
+    samples = list(col.samples.order_by("id"))
+    gold = dict(zip((s.pk for s in samples), ("question", "complaint", "request")))
+    project = services.project_create(name="Gold accuracy", collection=col, scheme=PRESETS["intent"], overlap=1,
+                                      annotators=[annotator, annotator2, third], user=curator,
+                                      gold={pk: {"intent": g} for pk, g in gold.items()})
+    answers = {annotator: ("question", "complaint", "request"),   # 3 of 3
+               annotator2: ("question", "complaint", "feedback"),  # 2 of 3
+               third: ("other", "other", "request")}               # 1 of 3
+    for user, labels in answers.items():
+        for sample, lab in zip(samples, labels):
+            services.annotation_submit(item=project.items.get(sample=sample), annotator=user, label={"intent": lab})
+    acc = {s["username"]: s["gold_accuracy"] for s in selectors.annotator_stats(user=curator, project=project)}
+    assert acc == {"annotator1": 1.0, "annotator2": pytest.approx(2 / 3), "annotator3": pytest.approx(1 / 3)}
+
+    # several fields: every compared field of every gold item counts (3 of the 4 fields right)
+    col2 = make_collection(name="gold-fields", n=1)
+    p2 = services.project_create(name="Gold fields", collection=col2, scheme=PRESETS["sft_review"], overlap=1,
+                                 annotators=[annotator], user=curator,
+                                 gold={col2.samples.get().pk: sft_label(5, "accept")})
+    services.annotation_submit(item=p2.items.get(), annotator=annotator,
+                               label={**sft_label(5, "accept"), "accuracy": 3})
+    assert selectors.annotator_stats(user=curator, project=p2)[0]["gold_accuracy"] == 0.75

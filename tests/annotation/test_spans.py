@@ -194,7 +194,7 @@ def test_span_items_enter_the_review_gate_and_majority_takes_consensusspans_of(n
     queue = selectors.low_agreement_queue(user=curator, project=ner_project)
     assert [q["item_id"] for q in queue] == [ner_project.doc_a.pk]
     counts = services.project_adjudicate_majority(project=ner_project, user=curator)
-    assert counts == {"majority": 1, "review": 1}
+    assert counts == {"majority": 1, "review": 1, "gate": "passes"}
     final = Adjudication.objects.get(item=ner_project.doc_b).final_label["entities"]
     assert [(s["text"], s["label"]) for s in final] == [("Alice Smith", "PERSON")]
     # the curator may still take the majority on the disputed item: spans two of three marked

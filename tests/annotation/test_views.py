@@ -172,3 +172,89 @@ def test_default_webhook_secret_is_an_hmac_that_reveals_nothing_of_secret_key():
     assert not any(key[i:i + 6] in derived for i in range(len(key) - 5))  # no piece of SECRET_KEY in it
     assert secret(SECRET_KEY=key + "!") != derived  # still tied to this installation's key
     assert secret(LABEL_STUDIO_WEBHOOK_SECRET="explicit-shared-secret") == "explicit-shared-secret"
+
+
+def _charts(response) -> dict:
+    specs = json.loads(response.content.decode().split('type="application/json">')[1].split("</script>")[0])
+    return {c["id"]: c["spec"] for c in specs}
+
+
+def test_dashboard_chart_values(project, curator_client, annotator, annotator2):
+    """The figures behind the charts, checked against hand counts and scikit-learn / krippendorff."""
+    import krippendorff
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    items = list(project.items.order_by("position"))
+    a1 = [(4, "accept", 2), (4, "accept", 4), (4, "reject", 6), (4, "accept", 8)]  # rating, decision, seconds
+    a2 = [(4, "accept", 10), (4, "reject", 10), (2, "reject", 30), (5, "accept", 30)]
+    for user, rows in ((annotator, a1), (annotator2, a2)):
+        for item, (rating, decision, seconds) in zip(items, rows):
+            services.annotation_submit(item=item, annotator=user, label=sft_label(rating, decision),
+                                       lead_time=seconds, require_assignment=False)
+    charts = _charts(curator_client.get(reverse("annotation:project_detail", args=[project.pk])))
+
+    progress = {trace["name"]: trace["y"] for trace in charts["progress"]["data"]}
+    assert charts["progress"]["data"][0]["x"] == ["annotator1", "annotator2"]
+    assert progress == {"done": [4, 4], "skipped": [0, 0], "pending": [0, 0]}
+    assert charts["speed"]["data"][0]["y"] == [6.0, 30.0]  # median seconds per item
+
+    d1, d2 = [r[1] for r in a1], [r[1] for r in a2]
+    kappa = cohen_kappa_score(d1, d2)
+    z = charts["heat-decision"]["data"][0]["z"]
+    assert z[0][0] == z[1][1] == 1.0 and z[0][1] == z[1][0] == pytest.approx(kappa, abs=1e-3)
+    r1, r2 = [r[0] for r in a1], [r[0] for r in a2]
+    zr = charts["heat-relevance"]["data"][0]["z"]
+    assert zr[0][1] == pytest.approx(cohen_kappa_score(r1, r2, weights="quadratic", labels=[1, 2, 3, 4, 5]), abs=1e-3)
+
+    conf = charts["conf-decision"]["data"][0]
+    assert conf["x"] == ["accept", "reject", "edit"]
+    # pairs (accept, accept) ×2, (accept, reject) ×1, (reject, reject) ×1, counted both ways
+    assert conf["z"] == [[4, 1, 0], [1, 2, 0], [0, 0, 0]]
+
+    per_label = dict(zip(charts["label-decision"]["data"][0]["x"], charts["label-decision"]["data"][0]["y"]))
+    for lab in ("accept", "reject"):
+        ref = krippendorff.alpha(reliability_data=np.array([[d == lab for d in d1], [d == lab for d in d2]], float),
+                                 level_of_measurement="nominal")
+        assert per_label[lab] == pytest.approx(ref, abs=1e-6)
+    assert per_label["edit"] is None  # nobody used it
+
+    # item agreement: mean over the four fields of the pair's agreement (ratings: 1 - d² / 16)
+    assert sorted(charts["items"]["data"][0]["x"]) == pytest.approx([0.75, (3 * 0.75 + 1) / 4, (3 * 15 / 16 + 1) / 4, 1.0])
+    assert charts["items"]["layout"]["shapes"][0]["x0"] == 0.8
+    cons = {trace["name"]: dict(zip(trace["x"], trace["y"])) for trace in charts["cons-relevance"]["data"]}
+    assert cons["accuracy vs consensus"] == {"annotator1": 0.5, "annotator2": 0.5}
+
+
+def test_home_lists_projects_below_the_gate_and_the_curator_accepts_one(project, curator_client, annotator,
+                                                                        annotator2):
+    items = list(project.items.order_by("position"))
+    for item, (r1, r2) in zip(items, ((5, 1), (1, 5), (4, 4), (2, 5))):
+        services.annotation_submit(item=item, annotator=annotator, label=sft_label(r1), require_assignment=False)
+        services.annotation_submit(item=item, annotator=annotator2, label=sft_label(r2), require_assignment=False)
+    r = curator_client.get(reverse("annotation:home"))
+    page = r.content.decode()
+    [entry] = r.context["review_queue"]
+    assert entry["project"] == project and entry["gate"].value < 0.8
+    assert f"α <span class=\"gate-value\">{entry['gate'].value:.3f}</span> &lt; gate 0.8" in page
+    assert "relevance (ordinal α" in page and "Krippendorff" in page
+    assert reverse("annotation:adjudicate", args=[items[0].pk]) in page  # its low-agreement items are linked
+    detail = curator_client.get(reverse("annotation:project_detail", args=[project.pk])).content.decode()
+    assert "below: in review" in detail and "ordinal" in detail and "nominal" in detail
+    # the bulk vote refuses; the curator accepts the project with a reason
+    r = curator_client.post(reverse("annotation:project_action", args=[project.pk, "adjudicate"]), follow=True)
+    assert b"nothing was decided by majority" in r.content
+    r = curator_client.post(reverse("annotation:project_action", args=[project.pk, "accept_gate"]), {"note": ""},
+                            follow=True)
+    assert b"note is required" in r.content
+    r = curator_client.post(reverse("annotation:project_action", args=[project.pk, "accept_gate"]),
+                            {"note": "ratings calibrated later"}, follow=True)
+    assert b"Accepted below the gate by curator" in r.content and "ratings calibrated later" in r.content.decode()
+    assert curator_client.get(reverse("annotation:home")).context["review_queue"] == []
+
+
+def test_annotators_cannot_accept_a_project_below_the_gate(project, annotator_client):
+    url = reverse("annotation:project_action", args=[project.pk, "accept_gate"])
+    assert annotator_client.post(url, {"note": "x"}).status_code == 403
+    project.refresh_from_db()
+    assert project.gate_accepted_at is None
