@@ -5,8 +5,14 @@
   we read what Label Studio already has, so a re-push creates no duplicates (even if a previous
   push died between import and saving the task ids) and updates only tasks whose data changed.
 - ``project_pull``: read all annotations (JSON export), map ``completed_by`` to our users by email,
-  store them through ``services.annotation_submit``; annotations deleted in Label Studio are
-  deleted here. Safe to repeat (the periodic reconcile is just a pull of every linked project).
+  store them through ``services.annotation_submit``; annotations deleted in Label Studio (missing
+  from the export) are deleted here. One whose current Label Studio version cannot be taken over
+  (invalid, cancelled, or its user no longer maps to ours) is kept with its last good label and
+  marked stale with the reason. Safe to repeat (the periodic reconcile is a pull of every linked
+  project: ``manage.py labelstudio reconcile --every SECONDS``).
+- Overlap: the Label Studio project's ``maximum_annotations`` is the project's overlap; a gold
+  task's own ``overlap`` is raised to the number of annotators, so Label Studio keeps serving it
+  until every annotator has labelled it (its "next task" queue skips tasks with enough annotations).
 - ``webhook_handle``: the receiver for ANNOTATION_CREATED / ANNOTATION_UPDATED / ANNOTATIONS_DELETED
   (Label Studio sends webhooks once, 1 s timeout, no retry — hence the reconcile pull).
 - Span offsets: code points here; a span coming in is read as code points or as UTF-16 units
@@ -25,7 +31,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -135,9 +141,9 @@ class Sync:
             self._ls_users = {u.id: (u.email or "") for u in users}
         return self._ls_users.get(ls_user_id, "")
 
-    def existing_tasks(self, ls_project_id: int, *, retry: bool = True) -> dict[int, tuple[int, str]]:
-        """item id → (task id, data hash) for the tasks Label Studio already has."""
-        out: dict[int, tuple[int, str]] = {}
+    def existing_tasks(self, ls_project_id: int, *, retry: bool = True) -> dict[int, LSTask]:
+        """item id → what Label Studio has for it (task id, data hash, overlap, annotation count)."""
+        out: dict[int, LSTask] = {}
         tasks = ls_call(lambda: list(self.client.tasks.list(project=ls_project_id, page_size=500)),
                         delays=self.delays if retry else (), report=self.report, what="list tasks")
         for task in tasks:
@@ -145,8 +151,16 @@ class Sync:
             meta = task.meta or {}
             item_id = meta.get(ITEM_KEY) or data.get(ITEM_KEY)
             if item_id is not None:
-                out[int(item_id)] = (int(task.id), _data_hash(data))
+                out[int(item_id)] = LSTask(int(task.id), _data_hash(data), int(getattr(task, "overlap", 0) or 0),
+                                           int(getattr(task, "total_annotations", 0) or 0))
         return out
+
+
+class LSTask(NamedTuple):
+    id: int
+    data_hash: str
+    overlap: int
+    n_annotations: int
 
 
 def _data_hash(data: dict) -> str:
@@ -318,6 +332,10 @@ def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_
             return project_push(project=project, sync=sync, webhook_url=webhook_url, progress=progress)
         if (ls_project.label_config or "").strip() != xml.strip():
             sync.call("update config", c.projects.update, id=project.ls_project_id, label_config=xml)
+        if getattr(ls_project, "maximum_annotations", project.overlap) != project.overlap:
+            # Label Studio then resets every task with overlap > 1; the gold tasks are fixed below
+            sync.call("update overlap", c.projects.update, id=project.ls_project_id,
+                      maximum_annotations=project.overlap)
     else:
         ls_project = sync.call("create project", c.projects.create, title=f"{project.name} (refinery #{project.pk})"[:50],
                                description=project.instructions or "", label_config=xml,
@@ -341,19 +359,20 @@ def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_
 
     existing = sync.existing_tasks(project.ls_project_id)
     items = list(project.items.select_related("sample", "document").order_by("position", "id"))
+    n_gold = task_overlap(project, gold=True)
     to_import: list[Item] = []
     for i, item in enumerate(items):
         data = item_task_data(item)
         h = _data_hash(data)
         if item.pk in existing:
-            task_id, ls_hash = existing[item.pk]
-            if ls_hash != h:
-                sync.call("update task", c.tasks.update, id=str(task_id), data=data, meta=item_task_meta(item))
+            task = existing[item.pk]
+            if task.data_hash != h:
+                sync.call("update task", c.tasks.update, id=str(task.id), data=data, meta=item_task_meta(item))
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
-            if item.ls_task_id != task_id or item.ls_data_hash != h:
-                Item.objects.filter(pk=item.pk).update(ls_task_id=task_id, ls_data_hash=h)
+            if item.ls_task_id != task.id or item.ls_data_hash != h:
+                Item.objects.filter(pk=item.pk).update(ls_task_id=task.id, ls_data_hash=h)
         else:
             to_import.append(item)
         if progress:
@@ -363,7 +382,40 @@ def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_
         _import_batch(sync, project, batch)
         counts["created"] += len(batch)
         sync.report(f"Imported {counts['created']}/{len(to_import)} new tasks")
+    counts["overlap_set"] = _set_task_overlaps(sync, project, items, existing if not to_import else None)
+    if counts["overlap_set"]:
+        sync.report(f"Task overlap set on {counts['overlap_set']} tasks (gold tasks go to all {n_gold} annotators)")
     return {"ls_project_id": project.ls_project_id, **counts}
+
+
+def task_overlap(project: LabelingProject, *, gold: bool) -> int:
+    """How many annotators Label Studio should give a task: the overlap; every annotator for gold."""
+    if not gold:
+        return project.overlap
+    return max(project.overlap, project.annotators.count())
+
+
+def _set_task_overlaps(sync: Sync, project: LabelingProject, items: list[Item],
+                       known: dict[int, LSTask] | None) -> int:
+    """Give every task the overlap it needs (gold: all annotators) where Label Studio has another.
+
+    Label Studio sets a task's overlap from ``maximum_annotations`` on import and resets it when that
+    changes, so this runs on every push; ``is_labeled`` is set with it (Label Studio only recomputes
+    it when an annotation changes), so a task that now needs more annotators is served again.
+    """
+    if known is None:  # tasks were imported: read what Label Studio gave them
+        known = sync.existing_tasks(project.ls_project_id)
+    c = sync.client
+    n = 0
+    for item in items:
+        task = known.get(item.pk)
+        want = task_overlap(project, gold=item.is_gold)
+        if task is None or task.overlap == want:
+            continue
+        sync.call("set task overlap", c.tasks.update, id=str(task.id), overlap=want,
+                  is_labeled=task.n_annotations >= want)
+        n += 1
+    return n
 
 
 def _save_task_ids(items: list[Item], task_ids: list[int]) -> None:
@@ -388,7 +440,7 @@ def _import_batch(sync: Sync, project: LabelingProject, batch: list[Item]) -> No
             if attempt:
                 known = sync.existing_tasks(project.ls_project_id, retry=False)
                 have = [it for it in remaining if it.pk in known]
-                _save_task_ids(have, [known[it.pk][0] for it in have])
+                _save_task_ids(have, [known[it.pk].id for it in have])
                 remaining = [it for it in remaining if it.pk not in known]
                 if not remaining:
                     return
@@ -400,7 +452,7 @@ def _import_batch(sync: Sync, project: LabelingProject, batch: list[Item]) -> No
         task_ids = list(resp.task_ids or [])
         if len(task_ids) != len(remaining):
             known = sync.existing_tasks(project.ls_project_id)
-            task_ids = [known[it.pk][0] for it in remaining]
+            task_ids = [known[it.pk].id for it in remaining]
         _save_task_ids(remaining, task_ids)
         return
     raise LabelStudioDown(f"import tasks: Label Studio unreachable after {len(sync.delays) + 1} attempts. "
@@ -408,11 +460,28 @@ def _import_batch(sync: Sync, project: LabelingProject, batch: list[Item]) -> No
 
 
 # ----------------------------------------------------------------------------------------- pull
+def _keep_as_stale(ls_id: Any, reason: str, counts: dict) -> None:
+    """The Label Studio annotation ``ls_id`` can't be taken over now: keep ours (if any) and say why."""
+    try:
+        ls_id = int(ls_id)
+    except (TypeError, ValueError):
+        return
+    ours = Annotation.objects.filter(ls_annotation_id=ls_id).first()
+    if ours is not None:
+        services.annotation_mark_stale(annotation=ours, reason=reason)
+        counts["stale"] = counts.get("stale", 0) + 1
+
+
 def _store_ls_annotation(*, project: LabelingProject, item: Item, ann: dict, sync: Sync, counts: dict,
                          errors: list[str]) -> int | None:
-    """Store one Label Studio annotation dict; returns its id when stored."""
+    """Store one Label Studio annotation dict; returns its id when stored.
+
+    When it cannot be stored (cancelled, no matching user, invalid label) an annotation pulled from it
+    earlier is kept, marked stale with the reason — never deleted here.
+    """
     if ann.get("was_cancelled"):
         counts["cancelled"] += 1
+        _keep_as_stale(ann.get("id"), "cancelled (skipped) in Label Studio", counts)
         return None
     completed_by = ann.get("completed_by")
     if isinstance(completed_by, dict):
@@ -424,8 +493,10 @@ def _store_ls_annotation(*, project: LabelingProject, item: Item, ann: dict, syn
     user = sync.refinery_user(email)
     if user is None:
         counts["unmatched"] += 1
-        errors.append(f"task {item.ls_task_id}: annotation {ann.get('id')} by {email or completed_by!r} "
+        who = email or f"Label Studio user {completed_by!r}"
+        errors.append(f"task {item.ls_task_id}: annotation {ann.get('id')} by {who} "
                       "matches no Refinery user (same email needed); kept in Label Studio")
+        _keep_as_stale(ann.get("id"), f"{who} matches no Refinery user any more (same email needed)", counts)
         return None
     scheme = project.parsed_scheme
     try:
@@ -438,6 +509,7 @@ def _store_ls_annotation(*, project: LabelingProject, item: Item, ann: dict, syn
     except LabelError as exc:
         counts["invalid"] += 1
         errors.append(f"task {item.ls_task_id}: annotation {ann.get('id')} by {email}: {exc}")
+        _keep_as_stale(ann.get("id"), f"Label Studio's current version is invalid: {exc}", counts)
         return None
     counts["stored"] += 1
     return int(ann["id"])
@@ -453,25 +525,27 @@ def project_pull(*, project: LabelingProject, sync: Sync | None = None) -> dict:
     items_by_task = {it.ls_task_id: it for it in project.items.exclude(ls_task_id=None).select_related(
         "project", "sample", "document")}
     items_by_id = {it.pk: it for it in items_by_task.values()}
-    counts = {"tasks": len(tasks), "stored": 0, "deleted": 0, "unmatched": 0, "invalid": 0, "cancelled": 0}
+    counts = {"tasks": len(tasks), "stored": 0, "deleted": 0, "stale": 0, "unmatched": 0, "invalid": 0,
+              "cancelled": 0}
     errors: list[str] = []
-    seen: set[int] = set()
+    in_ls: set[int] = set()  # every annotation Label Studio still has, stored by us or not
     for task in tasks:
+        in_ls.update(int(a["id"]) for a in task.get("annotations") or [] if a.get("id") is not None)
         meta = task.get("meta") or {}
         data = task.get("data") or {}
         item = items_by_task.get(task.get("id")) or items_by_id.get(meta.get(ITEM_KEY) or data.get(ITEM_KEY))
         if item is None:
             continue
         for ann in task.get("annotations") or []:
-            stored = _store_ls_annotation(project=project, item=item, ann=ann, sync=sync, counts=counts, errors=errors)
-            if stored:
-                seen.add(stored)
-    # annotations removed in Label Studio (a missed ANNOTATIONS_DELETED webhook) are removed here too
-    gone = Annotation.objects.filter(item__project=project, source=Annotation.Source.LABELSTUDIO).exclude(
-        ls_annotation_id=None).exclude(ls_annotation_id__in=seen)
-    for ann in gone:
-        services.annotation_delete(annotation=ann)
-        counts["deleted"] += 1
+            _store_ls_annotation(project=project, item=item, ann=ann, sync=sync, counts=counts, errors=errors)
+    # only annotations Label Studio no longer has (a missed ANNOTATIONS_DELETED webhook) are deleted here
+    linked = (Annotation.objects.filter(item__project=project, source=Annotation.Source.LABELSTUDIO)
+              .exclude(ls_annotation_id=None).values_list("ls_annotation_id", "pk"))
+    gone = [pk for ls_id, pk in linked if ls_id not in in_ls]
+    for start in range(0, len(gone), 500):
+        for ann in Annotation.objects.filter(pk__in=gone[start:start + 500]):
+            services.annotation_delete(annotation=ann)
+            counts["deleted"] += 1
     LabelingProject.objects.filter(pk=project.pk).update(ls_last_pull_at=timezone.now())
     for e in errors[:50]:
         sync.report(e)
@@ -513,7 +587,7 @@ def webhook_handle(*, event: WebhookEvent, sync: Sync | None = None) -> dict:
             anns = _as_list(payload.get("annotation")) or _as_list(payload.get("annotations"))
             tasks = _as_list(payload.get("task")) or _as_list(payload.get("tasks"))
             task_by_id = {t.get("id"): t for t in tasks}
-            counts = {"stored": 0, "unmatched": 0, "invalid": 0, "cancelled": 0}
+            counts = {"stored": 0, "stale": 0, "unmatched": 0, "invalid": 0, "cancelled": 0}
             errors: list[str] = []
             sync = sync or Sync()
             for ann in anns:

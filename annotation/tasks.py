@@ -1,7 +1,13 @@
-"""Background jobs of the annotation app (autodiscovered by refinery.jobs)."""
+"""Background jobs of the annotation app (autodiscovered by refinery.jobs), and the periodic reconcile."""
 from __future__ import annotations
 
-from refinery.jobs import JobContext, JobError, job_handler
+import logging
+import time
+from collections.abc import Callable
+
+from django.db import close_old_connections
+
+from refinery.jobs import JobContext, JobError, job_handler, job_run_inline
 
 from . import labelstudio
 from .models import LabelingProject
@@ -55,12 +61,61 @@ def labelstudio_reconcile_job(ctx: JobContext, *, delays=None) -> dict:
     sync = _sync(ctx, delays)
     out, failed = {}, []
     projects = list(LabelingProject.objects.exclude(ls_project_id=None).order_by("id"))
-    for project in ctx.track(projects, stage="Reconciling projects"):
+    for n, project in enumerate(ctx.track(projects, stage="Reconciling projects")):
         try:
             out[str(project.pk)] = labelstudio.project_pull(project=project, sync=sync)
+        except labelstudio.LabelStudioDown as exc:
+            # the server is down for every project: stop here rather than wait out the back-off per project
+            rest = [p.pk for p in projects[n:]]
+            ctx.log(f"Project {project.pk}: {exc}", level="error")
+            raise JobError(f"Label Studio unreachable; projects {rest} not pulled"
+                           + (f", {sorted(int(k) for k in out)} pulled" if out else "")
+                           + ". Nothing was lost; the next reconcile catches up.") from None
         except labelstudio.LabelStudioError as exc:
             failed.append(project.pk)
             ctx.log(f"Project {project.pk}: {exc}", level="error")
     if failed:
         raise JobError(f"Reconcile failed for projects {failed}; the others were pulled. Run it again later.")
     return {"projects": out}
+
+
+log = logging.getLogger("refinery.labelstudio")
+
+
+def reconcile_periodically(*, every: float, max_runs: int | None = None, delays=None,
+                           report: Callable[[str], None] | None = None,
+                           sleep: Callable[[float], None] = time.sleep) -> list:
+    """Run the reconcile pull (a Job each time) every ``every`` seconds, for ever or ``max_runs`` times.
+
+    Label Studio's webhooks are sent once and never retried, so this loop is what guarantees that
+    every annotation made there arrives here. A pass that fails (Label Studio down, a bad project) is
+    logged as a failed Job and the loop goes on; the next pass picks up everything (pulls are idempotent).
+    Returns the Jobs (useful with ``max_runs``).
+    """
+    if every <= 0:
+        raise ValueError("the reconcile interval must be more than 0 seconds")
+    report = report or log.info
+    jobs, n = [], 0
+    while max_runs is None or n < max_runs:
+        n += 1
+        params = {} if delays is None else {"delays": list(delays)}
+        close_old_connections()  # a long-lived process: drop connections the database closed meanwhile
+        try:
+            job = job_run_inline(kind="annotation.labelstudio_reconcile", title="Label Studio reconcile (periodic)",
+                                 params=params, progress_bar=False)
+        except Exception as exc:  # noqa: BLE001 — e.g. the database briefly unavailable: try again next time
+            log.exception("reconcile pass %s could not run", n)
+            report(f"reconcile pass {n}: could not run ({type(exc).__name__}: {exc}); next in {every:g} s")
+            job = None
+        else:
+            if job.status == "succeeded":
+                pulled = job.result.get("projects", {})
+                stored = sum(r.get("stored", 0) for r in pulled.values())
+                report(f"reconcile pass {n}: {len(pulled)} projects pulled, {stored} annotations stored "
+                       f"(job {job.pk}); next in {every:g} s")
+            else:
+                report(f"reconcile pass {n}: failed — {job.error} (job {job.pk}); next in {every:g} s")
+        jobs.append(job)
+        if max_runs is None or n < max_runs:
+            sleep(every)
+    return jobs

@@ -14,6 +14,7 @@ $PY manage.py bootstrap            # users (passwords printed once), demo collec
 $PY manage.py db_worker --no-reload --interval 1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
+$PY manage.py labelstudio reconcile --every & trap "kill $WORKER $! 2>/dev/null || true" EXIT INT TERM  # periodic Label Studio pull (LABEL_STUDIO_RECONCILE_SECONDS); exits at once if Label Studio is not configured
 printf '\n\033[1;32mRefinery is running at http://%s:%s/\033[0m  (Ctrl-C to stop)\n\n' "$HOST" "$PORT"
 .venv/bin/gunicorn refinery.wsgi:application --bind "$HOST:$PORT" --workers 2 --threads 4 \
   --timeout 120 --access-logfile - --log-level warning

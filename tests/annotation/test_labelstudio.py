@@ -12,6 +12,7 @@ from annotation.models import Annotation, Item, WebhookEvent
 from annotation.schemes import PRESETS, Scheme
 from refinery.models import Job
 
+from . import labelstudio_server as lss
 from .conftest import ls_client_for
 from .helpers import make_collection, sft_label
 
@@ -55,7 +56,7 @@ def test_push_annotate_pull_agreement_and_idempotent_repush(ls, curator, annotat
 
     # idempotent: nothing new; a changed sample updates its task in place
     assert labelstudio.project_push(project=project) == {"ls_project_id": project.ls_project_id,
-                                                         "created": 0, "updated": 0, "unchanged": 4}
+                                                         "created": 0, "updated": 0, "unchanged": 4, "overlap_set": 0}
     item = project.items.order_by("position").first()
     item.sample.messages = [{"role": "user", "content": "Changed question?"},
                             {"role": "assistant", "content": "Changed answer."}]
@@ -132,6 +133,13 @@ def test_webhook_path(ls, live_server, curator, annotator, annotator2):
     while Annotation.objects.get(ls_annotation_id=ann.id).label["decision"] != "accept" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert Annotation.objects.get(ls_annotation_id=ann.id).label["relevance"] == 5
+    # an update Refinery cannot take over (an empty result misses required fields) keeps the last good label
+    c.annotations.update(id=ann.id, result=[])
+    deadline = time.monotonic() + 10
+    while not Annotation.objects.get(ls_annotation_id=ann.id).stale_reason and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kept = Annotation.objects.get(ls_annotation_id=ann.id)
+    assert "invalid" in kept.stale_reason and kept.label["decision"] == "accept" and kept.label["relevance"] == 5
     c.annotations.delete(id=ann.id)
     deadline = time.monotonic() + 10
     while Annotation.objects.filter(ls_annotation_id=ann.id).exists() and time.monotonic() < deadline:
@@ -295,3 +303,160 @@ def test_push_recreates_a_project_deleted_in_label_studio(ls, curator, annotator
     # what was pulled from the deleted project is kept, also after pulling the new one
     assert labelstudio.project_pull(project=project)["deleted"] == 0
     assert Annotation.objects.filter(item__project=project).count() == 1
+
+
+def test_pull_keeps_annotations_it_cannot_take_over_and_says_why(ls, curator, curator_client, annotator, annotator2):
+    """Invalid in Label Studio now, or its user no longer maps: kept (stale, with the reason), never deleted."""
+    project = _project(curator, annotator, annotator2, n=2, name="Stale project")
+    labelstudio.project_push(project=project)
+    project.refresh_from_db()
+    task = _ls_tasks(ls, project)[0]
+    scheme = project.parsed_scheme
+    a1 = _annotate_in_ls(ls, "annotator1@example.com", task.id, sft_label(4, "accept"), scheme)
+    _annotate_in_ls(ls, "annotator2@example.com", task.id, sft_label(2, "reject"), scheme)
+    assert labelstudio.project_pull(project=project)["stored"] == 2
+
+    # annotator2's email changes here: Label Studio's user no longer maps to anyone
+    annotator2.email = "renamed@example.com"
+    annotator2.save()
+    # annotator1's annotation becomes invalid in Label Studio (the required fields are gone)
+    ls_client_for(ls, "annotator1@example.com").annotations.update(id=a1.id, result=[])
+    result = labelstudio.project_pull(project=project)
+    assert result["deleted"] == 0 and result["stale"] == 2 and result["unmatched"] == 1 and result["invalid"] == 1
+    kept = {a.annotator.username: a for a in Annotation.objects.filter(item__project=project)}
+    assert set(kept) == {"annotator1", "annotator2"}
+    assert kept["annotator1"].label == sft_label(4, "accept")  # the last good label
+    assert "invalid" in kept["annotator1"].stale_reason and "relevance" in kept["annotator1"].stale_reason
+    assert "annotator2@example.com matches no Refinery user" in kept["annotator2"].stale_reason
+    assert labelstudio.project_pull(project=project)["deleted"] == 0  # repeating it changes nothing
+
+    # the reasons are on the project page and on the item's review page
+    page = curator_client.get(reverse("annotation:project_detail", args=[project.pk])).content.decode()
+    assert "Stale annotations" in page and "matches no Refinery user" in page
+    item_page = curator_client.get(reverse("annotation:adjudicate", args=[kept["annotator1"].item_id])).content.decode()
+    assert "stale" in item_page and "invalid" in item_page
+
+    # fixed on both sides: taken over again, no longer stale
+    annotator2.email = "annotator2@example.com"
+    annotator2.save()
+    ls_client_for(ls, "annotator1@example.com").annotations.update(
+        id=a1.id, result=scheme.to_labelstudio_result(sft_label(5, "accept")))
+    assert labelstudio.project_pull(project=project)["stored"] == 2
+    assert not Annotation.objects.filter(item__project=project).exclude(stale_reason="").exists()
+    assert Annotation.objects.get(ls_annotation_id=a1.id).label["relevance"] == 5
+
+    # only an annotation Label Studio no longer has is deleted
+    labelstudio.get_client().annotations.delete(id=a1.id)
+    assert labelstudio.project_pull(project=project)["deleted"] == 1
+    assert list(Annotation.objects.filter(item__project=project).values_list("annotator__username", flat=True)) == [
+        "annotator2"]
+
+
+def _next_task(server, email, ls_project_id):
+    """Label Studio's own "next task" for a user (what its labelling stream shows them), or None."""
+    import httpx
+
+    r = httpx.get(f"{server.url}/api/projects/{ls_project_id}/next/",
+                  headers={"Authorization": f"Token {lss.LS_ANNOTATORS[email]}"}, timeout=30)
+    if r.status_code == 404:
+        return None
+    r.raise_for_status()
+    return r.json()["id"]
+
+
+def test_gold_tasks_stay_open_to_every_annotator_in_label_studio(ls, curator, annotator, annotator2):
+    """overlap 1, two annotators: ordinary tasks close after one annotation, gold ones only after both."""
+    col = make_collection(name="ls-gold", n=3)
+    first, second, _third = col.samples.order_by("id")
+    project = services.project_create(name="Gold in LS", collection=col, scheme=PRESETS["sft_review"], overlap=1,
+                                      annotators=[annotator, annotator2], user=curator,
+                                      gold={first.pk: sft_label(5, "accept")})
+    result = labelstudio.project_push(project=project)
+    project.refresh_from_db()
+    assert result["created"] == 3 and result["overlap_set"] == 1
+    c = labelstudio.get_client()
+    assert c.projects.get(id=project.ls_project_id).maximum_annotations == 1
+    tasks = {t.meta["refinery_item"]: t for t in _ls_tasks(ls, project)}
+    gold_item = project.items.get(sample=first)
+    assert {i: t.overlap for i, t in tasks.items()} == {i: (2 if i == gold_item.pk else 1) for i in tasks}
+
+    scheme = project.parsed_scheme
+    for t in tasks.values():  # annotator1 labels everything in Label Studio
+        _annotate_in_ls(ls, "annotator1@example.com", t.id, sft_label(4), scheme)
+    assert _next_task(ls, "annotator1@example.com", project.ls_project_id) is None
+    # Label Studio still serves the gold task — and only it — to the second annotator
+    assert _next_task(ls, "annotator2@example.com", project.ls_project_id) == tasks[gold_item.pk].id
+    _annotate_in_ls(ls, "annotator2@example.com", tasks[gold_item.pk].id, sft_label(5, "accept"), scheme)
+    assert _next_task(ls, "annotator2@example.com", project.ls_project_id) is None
+    assert labelstudio.project_push(project=project)["overlap_set"] == 0  # idempotent
+
+    # a task made gold after the push (and already labelled once) is reopened by the next push
+    late = project.items.get(sample=second)
+    services.item_set_gold(item=late, label=sft_label(3, "reject"), user=curator)
+    assert labelstudio.project_push(project=project)["overlap_set"] == 1
+    reopened = c.tasks.get(id=str(tasks[late.pk].id))
+    assert reopened.overlap == 2 and reopened.is_labeled is False
+    assert _next_task(ls, "annotator2@example.com", project.ls_project_id) == tasks[late.pk].id
+
+    # Label Studio resets overlaps when its project setting changes; the next push puts them back
+    c.projects.update(id=project.ls_project_id, maximum_annotations=2)
+    c.projects.update(id=project.ls_project_id, maximum_annotations=1)
+    assert {t.overlap for t in _ls_tasks(ls, project)} == {1}
+    assert labelstudio.project_push(project=project)["overlap_set"] == 2
+    assert sorted(t.overlap for t in _ls_tasks(ls, project)) == [1, 2, 2]
+    # and a changed overlap goes to Label Studio's maximum_annotations
+    project.overlap = 2
+    project.save()
+    labelstudio.project_push(project=project)
+    assert c.projects.get(id=project.ls_project_id).maximum_annotations == 2
+    assert {t.overlap for t in _ls_tasks(ls, project)} == {2}
+
+
+def test_periodic_reconcile_pulls_without_webhooks_and_survives_label_studio_down(ls, curator, annotator,
+                                                                                  annotator2):
+    """The loop `manage.py labelstudio reconcile --every` runs: a pass, Label Studio down, back again."""
+    from annotation.tasks import reconcile_periodically
+
+    project = _project(curator, annotator, annotator2, n=2, name="Periodic project")
+    labelstudio.project_push(project=project)  # no webhook: only the periodic pull brings annotations in
+    project.refresh_from_db()
+    task = _ls_tasks(ls, project)[0]
+    port = ls.port
+    notes, made = [], []
+
+    def between_passes(seconds):  # what happens in Label Studio while the loop waits
+        assert seconds == 5
+        if not made:  # after pass 1: an annotator labels in Label Studio, then the server goes down
+            made.append(_annotate_in_ls(ls, "annotator2@example.com", task.id, sft_label(1, "reject"),
+                                        project.parsed_scheme))
+            ls.stop()
+        else:  # after pass 2 (which failed): Label Studio is back
+            ls.start(port=port)
+
+    try:
+        jobs = reconcile_periodically(every=5, max_runs=3, delays=[0.1, 0.2], report=notes.append,
+                                      sleep=between_passes)
+    finally:
+        if not ls.healthy():
+            ls.start(port=port)
+    assert [j.status for j in jobs] == ["succeeded", "failed", "succeeded"]
+    assert jobs[0].result["projects"][str(project.pk)]["stored"] == 0
+    assert "unreachable" in jobs[1].error and "Nothing was lost" in jobs[1].error
+    assert jobs[2].result["projects"][str(project.pk)]["stored"] == 1
+    stored = Annotation.objects.get(item__project=project)
+    assert stored.ls_annotation_id == made[0].id and stored.annotator == annotator2
+    assert stored.label["decision"] == "reject"
+    assert "pass 2: failed" in notes[1] and "1 annotations stored" in notes[2]
+    assert not WebhookEvent.objects.exists()
+
+
+def test_reconcile_every_from_the_command_line(ls, curator, annotator, annotator2, capsys):
+    project = _project(curator, annotator, annotator2, n=1, name="CLI periodic")
+    labelstudio.project_push(project=project)
+    project.refresh_from_db()
+    _annotate_in_ls(ls, "annotator1@example.com", _ls_tasks(ls, project)[0].id, sft_label(3), project.parsed_scheme)
+    call_command("labelstudio", "reconcile", "--every", "0.2", "--max-runs", "2")
+    out = capsys.readouterr().out
+    assert "Reconciling Label Studio every 0.2 s" in out and "reconcile pass 2:" in out
+    assert Annotation.objects.filter(item__project=project).count() == 1
+    assert Job.objects.filter(kind="annotation.labelstudio_reconcile", status="succeeded").count() == 2
