@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -91,3 +93,33 @@ def test_production_settings_refuse_to_start_without_allowed_hosts():
         assert r.returncode != 0 and "Set ALLOWED_HOSTS" in r.stderr, (value, r.stderr[-500:])
     r = _manage("check", "--deploy", "--fail-level", "WARNING", env_extra=dict(env, ALLOWED_HOSTS="refinery.example.com"))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_setup_recreates_a_half_created_venv_and_keeps_a_working_one(tmp_path):
+    """`python3 -m venv` that failed half-way (e.g. Debian without python3.11-venv: bin/python, no pip)
+    must not be taken for a venv on the next run."""
+    venv = tmp_path / "venv"
+    env = {**os.environ, "REFINERY_VENV": str(venv), "PYTHON": sys._base_executable}
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    assert (venv / "bin" / "python").exists()
+
+    def setup_venv():
+        r = subprocess.run(["bash", "scripts/setup.sh", "venv"], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stderr
+
+    out = setup_venv()
+    assert "incomplete or broken" in out and "Creating" in out
+    assert subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--version"], capture_output=True,
+                          timeout=120).returncode == 0
+    (venv / "keep-me").write_text("a working venv is left alone")
+    out = setup_venv()
+    assert "Creating" not in out and (venv / "keep-me").exists()
+    # Only a bin/ folder left over from an interrupted run is recreated too.
+    import shutil
+
+    shutil.rmtree(venv)
+    (venv / "bin").mkdir(parents=True)
+    assert "Creating" in setup_venv() and (venv / "bin" / "pip").exists()
