@@ -10,7 +10,10 @@ Write one of:
 * ``Mapper.map(record) -> record | None`` (None = drop, with ``self.drop_reason``)
 * ``GlobalStep.fit(records)`` then ``GlobalStep.apply(record)`` (same return values as ``keep``),
   for steps that must see the whole stream first (deduplication). ``fit`` receives an iterable it may
-  traverse once; keep only what you need (signatures, hashes) — memory must stay bounded.
+  traverse once; keep only what you need (signatures, hashes) — memory must stay bounded. The engine
+  replays the same records in the same order; ``apply_at(record, position)`` (default: ``apply``) is
+  told each record's 0-based position in the fitted stream, so decisions can be keyed by position
+  rather than by id (ids need not be unique).
   Optionally ``GlobalStep.fit_distributed(ds)``: the same state as ``fit``, computed on Ray. ``ds`` is a
   ``ray.data.Dataset`` with one row per record and two string columns, ``id`` and ``text``
   (``record_text(record)``), in stream order. The Ray executor calls it when present, else it streams
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import itertools
 import time
 import typing
 from collections import Counter
@@ -136,6 +140,11 @@ class Step(abc.ABC):
         return dataclasses.asdict(self.options)
 
     # ---------------------------------------------------------------- lifecycle
+    def prepare(self) -> None:
+        """Called once in the driver before a run (``services.steps_build``): turn what needs the database
+        or the driver's disk into plain, picklable state, so worker processes and Ray actors (possibly on
+        another machine) need neither. May raise StepConfigError."""
+
     def setup(self) -> None:
         """Load heavy resources (models, dictionaries). Called once before the first record."""
 
@@ -242,20 +251,27 @@ class GlobalStep(Step):
     def apply(self, record: Record) -> bool | tuple[bool, str] | Rejection:
         """Decide per record after fit, like Filter.keep."""
 
+    def apply_at(self, record: Record, position: int) -> bool | tuple[bool, str] | Rejection:
+        """``apply`` for the record at ``position`` (0-based) of the stream ``fit`` saw."""
+        return self.apply(record)
+
     def fit_stream(self, records: Iterable[Record]) -> None:
         self.ensure_setup()
         t0 = time.perf_counter()
         self.fit(records)
         self.stats.seconds += time.perf_counter() - t0
 
-    def process(self, records: Iterable[Record], reject: RejectSink) -> Iterator[Record]:
-        """Apply after ``fit_stream`` (the engine replays the same records)."""
+    def process(self, records: Iterable[Record], reject: RejectSink,
+                positions: Iterable[int] | None = None) -> Iterator[Record]:
+        """Apply after ``fit_stream`` (the engine replays the same records, in the same order).
+        ``positions``: each record's position in the fitted stream (default 0, 1, 2, …; a worker that
+        gets one batch of the stream is told where the batch starts)."""
         self.ensure_setup()
         stats = self.stats
-        for record in records:
+        for record, position in zip(records, itertools.count() if positions is None else positions):
             t0 = time.perf_counter()
             stats.n_in += 1
-            kept = self._reject(record, self.apply(record), reject)
+            kept = self._reject(record, self.apply_at(record, position), reject)
             stats.seconds += time.perf_counter() - t0
             if kept:
                 stats.n_out += 1

@@ -5,10 +5,11 @@ The content is normalised before hashing (NFKC, case-folded, punctuation and whi
 records the roles are part of the content. The first record of each group is kept; every later one is
 rejected with reason ``exact_duplicate`` and ``duplicate_of`` = the kept record's id. Memory while
 fitting: one 16-byte xxh3-128 digest and one id per distinct content; afterwards only the
-{duplicate id: kept id} map.
+{stream position of a duplicate: kept id} map.
 
-Policy for repeated ids: records that share an id are judged by content like any others, except that a
-record is never reported as a duplicate of its own id.
+Repeated ids: decisions are keyed by the record's position in the stream, not by its id, so records that
+share an id are judged each on its own content (a repeated record — same id, same content — is dropped
+as a duplicate of its first copy; two different texts under one id are both kept).
 """
 from __future__ import annotations
 
@@ -57,19 +58,25 @@ class ExactDedup(GlobalStep):
 
     def setup(self) -> None:
         if not hasattr(self, "duplicates"):
-            self.duplicates: dict[str, str] = {}
+            self.duplicates: dict[int, str] = {}  # stream position → id of the kept record
 
     def fit(self, records):
         first: dict[bytes, str] = {}
         normalize = self.options.normalize
-        for record in records:
-            rid = str(record.get("id"))
-            kept = first.setdefault(content_key(record, normalize=normalize), rid)
-            if kept != rid:
-                self.duplicates.setdefault(rid, kept)
+        self.duplicates = {}
+        for position, record in enumerate(records):
+            key = content_key(record, normalize=normalize)
+            kept = first.get(key)
+            if kept is None:
+                first[key] = str(record.get("id"))
+            else:
+                self.duplicates[position] = kept
 
-    def apply(self, record):
-        kept = self.duplicates.get(str(record.get("id")))
+    def apply_at(self, record, position):
+        kept = self.duplicates.get(position)
         if kept is None:
             return True
         return Rejection(self.name, "exact_duplicate", duplicate_of=kept)
+
+    def apply(self, record):
+        raise TypeError("exact_dedup decides by stream position: the engine calls apply_at(record, position)")

@@ -13,12 +13,13 @@ How it works
    positives — so the banding can favour recall.
 5. Clusters = connected components of the verified pairs. One representative per cluster is kept
    (``representative``: ``first`` in input order or ``longest`` text); the others are rejected with
-   reason ``near_duplicate``, ``duplicate_of`` = the representative's id and the similarity.
+   reason ``near_duplicate``, ``duplicate_of`` = the representative's id and the similarity. Decisions
+   are keyed by stream position, so records that share an id are judged each on its own.
 
 Memory is bounded by the signatures, not the text: 4 bytes × num_perm (+ a few ints) per record
 (51 MB for 100k records at 128 permutations) plus per-batch scratch; text is never kept. Measured peak
 at 100k documents of ≈ 1.3 KB: ≈ 170 MB above the corpus, vs ≈ 290 MB for datasketch MinHashLSH
-(``bench/dedup.py``). After ``fit`` only the {duplicate id → representative id} map stays.
+(``bench/dedup.py``). After ``fit`` only the {duplicate position → representative id} map stays.
 
 ``fit_distributed(ds)`` computes the same clusters on Ray: signatures in ``map_batches`` on the
 workers, a band-bucket shuffle (``groupby`` on band key) that emits verified candidate pairs, and
@@ -412,7 +413,7 @@ class NearDedup(GlobalStep):
                                  method=o.method)
         self.bands, self.rows = _cached_bands(o.threshold, o.num_perm)
         if not hasattr(self, "duplicates"):
-            self.duplicates: dict[str, tuple[str, float]] = {}
+            self.duplicates: dict[int, tuple[str, float]] = {}  # stream position → (representative id, similarity)
 
     # ------------------------------------------------------------------ local
     def sign_batch(self, records: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -422,6 +423,7 @@ class NearDedup(GlobalStep):
         return self._hasher.signatures(texts), np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
 
     def fit(self, records: Iterable[dict]) -> None:
+        self.duplicates = {}
         ids: list[str] = []
         sig_parts: list[np.ndarray] = []
         len_parts: list[np.ndarray] = []
@@ -460,15 +462,17 @@ class NearDedup(GlobalStep):
         dup = np.flatnonzero(rep != np.arange(len(ids)))
         sims = (sig[dup] == sig[rep[dup]]).mean(axis=1) if len(dup) else np.empty(0)
         self.stats.counters["clusters"] += int(len(np.unique(labels[dup]))) if len(dup) else 0
-        self.duplicates = {ids[i]: (ids[r], round(float(s), 4)) for i, r, s in zip(dup.tolist(), rep[dup].tolist(), sims.tolist())
-                           if ids[i] != ids[r]}
+        self.duplicates = {i: (ids[r], round(float(s), 4)) for i, r, s in zip(dup.tolist(), rep[dup].tolist(), sims.tolist())}
 
-    def apply(self, record):
-        hit = self.duplicates.get(str(record.get("id")))
+    def apply_at(self, record, position):
+        hit = self.duplicates.get(position)
         if hit is None:
             return True
         rep, sim = hit
         return Rejection(self.name, "near_duplicate", duplicate_of=rep, details={"similarity": sim})
+
+    def apply(self, record):
+        raise TypeError("near_dedup decides by stream position: the engine calls apply_at(record, position)")
 
     # ------------------------------------------------------------------ Ray
     def fit_distributed(self, ds) -> None:
@@ -477,6 +481,7 @@ class NearDedup(GlobalStep):
         import ray.data
 
         self.ensure_setup()
+        self.duplicates = {}
         step = self
         bands, rows, seed = self.bands, self.rows, self.options.seed
 

@@ -12,8 +12,9 @@ With the default English model, ``languages`` (default ``en``) limits the step t
 ``attrs.language.lang`` (set by the language step) is listed, or — without a language step — to text
 that is not CJK-dominant; other records pass untouched.
 
-Pairs are found by blocked exact cosine search (normalised embeddings, ``block`` rows at a time:
-memory O(block × n)); clusters are connected components; the representative is the first record
+Texts are embedded in streaming batches while the stream is read; only the embeddings stay (384
+float32 = 1.5 KB per eligible record with the default model), never the texts. Pairs are found by
+blocked exact cosine search (normalised embeddings, ``block`` rows at a time: memory O(block × n)); clusters are connected components; the representative is the first record
 (input order) or the longest (``representative``). Rejections: reason ``semantic_duplicate``,
 ``duplicate_of`` = representative id, details.similarity.
 """
@@ -72,7 +73,7 @@ class SemanticDedup(GlobalStep):
             raise StepConfigError(f"semantic_dedup: model folder {path} does not exist")
         self._model = SentenceTransformer(path, device="cpu")
         if not hasattr(self, "duplicates"):
-            self.duplicates: dict[str, tuple[str, float]] = {}
+            self.duplicates: dict[int, tuple[str, float]] = {}  # stream position → (representative id, similarity)
 
     def eligible(self, record: dict) -> bool:
         langs = self.options.languages
@@ -89,14 +90,32 @@ class SemanticDedup(GlobalStep):
                                   normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
 
     def fit(self, records):
-        ids, texts = [], []
-        for r in records:
-            if self.eligible(r):
-                ids.append(str(r.get("id")))
-                texts.append(record_text(r) or "")
+        """Embed the eligible records in streaming batches (only the embeddings and a few ints per record
+        stay in memory, never the texts), then find the pairs above the threshold block by block."""
+        self.duplicates = {}
+        ids: list[str] = []
+        positions: list[int] = []
+        lengths: list[int] = []
+        parts: list[np.ndarray] = []
+        batch: list[str] = []
+        chunk = self.options.batch_size * 8  # texts held at a time
+        for position, r in enumerate(records):
+            if not self.eligible(r):
+                continue
+            text = record_text(r) or ""
+            ids.append(str(r.get("id")))
+            positions.append(position)
+            lengths.append(len(text))
+            batch.append(text[: self.options.max_chars])
+            if len(batch) >= chunk:
+                parts.append(self.embed(batch))
+                batch = []
+        if batch:
+            parts.append(self.embed(batch))
         if len(ids) < 2:
             return
-        emb = self.embed(texts)
+        emb = np.concatenate(parts)
+        parts.clear()
         n, block, thr = len(ids), self.options.block, self.options.threshold
         us, vs, ss = [], [], []
         for s in range(0, n, block):
@@ -109,19 +128,20 @@ class SemanticDedup(GlobalStep):
         pairs = np.stack([np.concatenate(us), np.concatenate(vs)], axis=1).astype(np.int64)
         sim_of = {(int(u), int(v)): float(x) for u, v, x in zip(pairs[:, 0], pairs[:, 1], np.concatenate(ss))}
         labels = cluster_labels(n, pairs)
-        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
-        rep = representatives(labels, lengths, self.options.representative)
+        rep = representatives(labels, np.asarray(lengths, dtype=np.int64), self.options.representative)
         for i in np.flatnonzero(rep != np.arange(n)).tolist():
             r = int(rep[i])
             sim = sim_of.get((min(i, r), max(i, r)))
             if sim is None:
                 sim = float(emb[i] @ emb[r])
-            if ids[i] != ids[r]:
-                self.duplicates[ids[i]] = (ids[r], round(sim, 4))
+            self.duplicates[positions[i]] = (ids[r], round(sim, 4))
         self.stats.counters["clusters"] += int(len(np.unique(labels[rep != np.arange(n)])))
 
-    def apply(self, record):
-        hit = self.duplicates.get(str(record.get("id")))
+    def apply_at(self, record, position):
+        hit = self.duplicates.get(position)
         if hit is None:
             return True
         return Rejection(self.name, "semantic_duplicate", duplicate_of=hit[0], details={"similarity": hit[1]})
+
+    def apply(self, record):
+        raise TypeError("semantic_dedup decides by stream position: the engine calls apply_at(record, position)")

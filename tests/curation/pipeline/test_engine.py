@@ -109,3 +109,70 @@ def test_bad_executor_and_empty_pipeline():
         run_pipeline([], [])
     result = run_pipeline([], [Lower(), Dedup()])
     assert result.records == [] and result.n_input == 0
+
+
+# ---------------------------------------------------------------- duplicate_of always names a kept record
+EN = ("Refinery takes a team from raw domain documents to a LoRA adapter. Curators ingest files, clean them, "
+      "remove duplicates and personal data, then build instruction samples that annotators review before a dataset "
+      "version is exported and a small model is trained on it. Every step records why it dropped a document so the "
+      "curator can check the decision and change the settings when a rule is too strict for the domain.")
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_duplicate_chains_resolve_to_the_kept_record(processes):
+    from curation.pipeline.base import build_step
+
+    near_copy = EN.replace("strict", "strikt").replace("Curators ingest", "Curators  ingest,")
+    recs = [{"id": "B", "text": EN}, {"id": "A", "text": near_copy}, {"id": "A2", "text": near_copy.upper()},
+            {"id": "C", "text": "Something else entirely, about the weather in the mountains in spring."}]
+    result, rejected = run(recs, [build_step("exact_dedup"), build_step("near_dedup")], processes=processes, batch_size=2)
+    kept_ids = [r["id"] for r in result.records]
+    assert kept_ids == ["B", "C"]
+    by_id = {rid: rej for rid, rej in rejected}
+    assert by_id["A"].step == "near_dedup" and by_id["A"].duplicate_of == "B"
+    # A2 is an exact copy of A; A was then dropped as a near copy of B → A2 points at B, the direct link is kept
+    assert by_id["A2"].step == "exact_dedup" and by_id["A2"].duplicate_of == "B"
+    assert by_id["A2"].details["duplicate_of_direct"] == "A"
+    assert all(rej.duplicate_of in kept_ids for rej in by_id.values())
+
+
+def test_duplicate_of_a_record_a_later_filter_dropped_says_so():
+    from .toysteps import DropIds
+
+    recs = [{"id": "a", "text": "same words here"}, {"id": "b", "text": "same words here"}, {"id": "c", "text": "other words now"}]
+    result, rejected = run(recs, [Dedup(), DropIds(ids=["a"])])
+    assert [r["id"] for r in result.records] == ["c"]
+    by_id = {rid: rej for rid, rej in rejected}
+    assert by_id["b"].duplicate_of == "a"  # no kept record in its group: the direct one, flagged
+    assert by_id["b"].details["duplicate_of_dropped"] == {"id": "a", "step": "t_drop_ids", "reason": "listed"}
+
+
+def test_repeated_ids_through_the_engine_keep_every_distinct_record():
+    from curation.pipeline.base import build_step
+
+    recs = [{"id": "x", "text": "alpha beta gamma delta"}, {"id": "y", "text": "epsilon zeta eta theta"},
+            {"id": "x", "text": "Epsilon zeta eta theta!"}, {"id": "x", "text": "iota kappa lambda mu"}]
+    for processes in (1, 2):
+        result, rejected = run([dict(r) for r in recs], [Lower(), build_step("exact_dedup"), Lower()],
+                               processes=processes, batch_size=1)
+        assert [r["text"] for r in result.records] == ["alpha beta gamma delta", "epsilon zeta eta theta",
+                                                       "iota kappa lambda mu"]
+        assert [(rid, rej.duplicate_of) for rid, rej in rejected] == [("x", "y")]
+
+
+def test_global_steps_are_fitted_while_the_stream_is_spilled_with_their_own_time(tmp_path):
+    import time as _time
+
+    from curation.pipeline.base import Mapper
+
+    class Slow(Mapper):
+        name = "t_slow"
+
+        def map(self, record):
+            _time.sleep(0.002)
+            return record
+
+    result, _ = run(records(10), [Slow(), Dedup()])
+    slow, dedup = result.steps
+    assert slow.seconds >= 0.002 * 70 * 0.9
+    assert dedup.seconds < slow.seconds / 4  # the upstream step's time is not counted as the fit's

@@ -76,3 +76,16 @@ class DieInWorker(Mapper):
         if os.getpid() != self.parent_pid:
             os._exit(3)
         return record
+
+
+class DropIds(Filter):
+    """Drops the records whose id is listed (reason ``listed``)."""
+
+    name = "t_drop_ids"
+
+    @dataclasses.dataclass
+    class Options:
+        ids: list = dataclasses.field(default_factory=list)
+
+    def keep(self, record):
+        return (False, "listed") if str(record["id"]) in self.options.ids else True

@@ -212,3 +212,52 @@ def test_semantic_dedup_bad_model_folder():
 def test_numpy_signature_dtype():
     sig = MinHasher(num_perm=64, char_ngram=5, word_ngram=3, seed=1).signatures(["a b c d"])
     assert sig.dtype == np.uint32 and sig.shape == (1, 64)
+
+
+# ---------------------------------------------------------------- repeated ids (decisions keyed by stream position)
+def test_exact_dedup_repeated_ids_are_judged_each_on_its_own():
+    # the third record shares its id with the first and its text with the second: only it is a duplicate
+    recs = [{"id": "A", "text": "first text here"}, {"id": "B", "text": "second text"},
+            {"id": "A", "text": "Second text!"}, {"id": "A", "text": "first text here"}]
+    kept, rejected, _ = run_step("exact_dedup", recs)
+    assert [(r["id"], r["text"]) for r in kept] == [("A", "first text here"), ("B", "second text")]
+    assert [(rec["id"], rec["text"], rej.duplicate_of) for rec, rej in rejected] == [
+        ("A", "Second text!", "B"), ("A", "first text here", "A")]
+
+
+def test_near_dedup_repeated_ids_are_judged_each_on_its_own():
+    recs = [{"id": "A", "text": ZH}, {"id": "B", "text": EN}, {"id": "A", "text": EN.replace("strict", "strikt")}]
+    kept, rejected, _ = run_step("near_dedup", recs)
+    assert [(r["id"], r["text"]) for r in kept] == [("A", ZH), ("B", EN)]
+    (rec, rej), = rejected
+    assert (rec["id"], rej.duplicate_of) == ("A", "B") and rec["text"] != EN
+
+
+def test_dedup_decides_by_position_when_a_worker_gets_one_batch():
+    step = build_step("exact_dedup")
+    recs = [{"id": str(i), "text": f"text {i % 3}"} for i in range(6)]
+    step.fit_stream(iter(recs))
+    rejected = []
+    kept = list(step.process(iter(recs[3:]), lambda r, j: rejected.append(r["id"]), positions=range(3, 6)))
+    assert kept == [] and rejected == ["3", "4", "5"]
+
+
+def test_semantic_dedup_embeds_in_streaming_batches_and_keeps_no_texts():
+    from curation.pipeline.steps.semantic_dedup import SemanticDedup
+
+    class Counting(SemanticDedup):
+        name = "semantic_dedup"  # not registered: a subclass that records the batches it embeds
+
+        def embed(self, texts):
+            self.batches.append(len(texts))
+            return super().embed(texts)
+
+    step = Counting(batch_size=4, threshold=0.9)
+    step.batches = []
+    questions = [f"How do I reset the password of account number {i}?" for i in range(40)]
+    recs = ({"id": f"q{i}", "text": q} for i, q in enumerate(questions * 2))  # a generator: one pass
+    step.fit_stream(recs)
+    assert len(step.batches) >= 2 and max(step.batches) <= 32
+    assert not any(isinstance(v, str) and "password" in v for v in vars(step).values())
+    assert len(step.duplicates) >= 40  # every second copy is a duplicate of its first
+    assert all(isinstance(pos, int) for pos in step.duplicates)
