@@ -120,7 +120,8 @@ def steps_build(specs: list[dict[str, Any]], *, collection: str | None = None) -
 
     For a collection's run, a step with a ``collection`` option left empty gets the run's collection;
     when the step also takes its data inline (glossary: ``terms``), that data is read here, in the
-    driver, so worker processes and Ray actors never need the database.
+    driver, so worker processes and Ray actors never need the database. Every step's ``prepare`` runs
+    here too (the quality step's trained classifier, the glossary's terms file: read in the driver).
     """
     steps = []
     for spec in specs:
@@ -134,7 +135,9 @@ def steps_build(specs: list[dict[str, Any]], *, collection: str | None = None) -
                 options["terms"] = glossary_terms_for_step(collection_name=collection)
             else:
                 options["collection"] = collection
-        steps.append(cls(**options))
+        step = cls(**options)
+        step.prepare()
+        steps.append(step)
     return steps
 
 

@@ -1,6 +1,7 @@
 """python manage.py process --steps a,b,c --input IN.jsonl --output OUT.jsonl [...]: headless, no database."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -39,56 +40,63 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         specs = self._specs(o)
         try:
-            steps = steps_build(specs)
+            steps = steps_build(specs)  # also resolves files / database state in this process (prepare)
         except StepConfigError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), returncode=2) from None
         src = Path(o["input"])
         if not src.is_file():
-            raise CommandError(f"--input {src}: no such file")
+            raise CommandError(f"--input {src}: no such file", returncode=2)
         for opt in ("output", "rejected", "report"):
             if o[opt] and not Path(o[opt]).resolve().parent.is_dir():
-                raise CommandError(f"--{opt} {o[opt]}: the folder {Path(o[opt]).resolve().parent} does not exist")
+                raise CommandError(f"--{opt} {o[opt]}: the folder {Path(o[opt]).resolve().parent} does not exist",
+                                   returncode=2)
         total = _count_lines(src)
         errors: list[dict] = []
         n_errors = [0]
         bar = None if o["no_progress"] else _Bar()
         out_path = Path(o["output"])
         rej_path = Path(o["rejected"]) if o["rejected"] else None
-        tmp_out = out_path.with_name(out_path.name + ".part")
+        rep_path = Path(o["report"]) if o["report"] else None
+        parts = [p.with_name(p.name + ".part") for p in (out_path, rej_path, rep_path) if p is not None]
+        tmp_out = parts[0]
         tmp_rej = rej_path.with_name(rej_path.name + ".part") if rej_path else None
-        out_fh = open(tmp_out, "w", encoding="utf-8")
-        rej_fh = open(tmp_rej, "w", encoding="utf-8") if tmp_rej else None
-
-        def on_output(record):
-            out_fh.write(dumps(record) + "\n")
-
-        def on_reject(record, rejection):
-            if rej_fh is not None:
-                rej_fh.write(dumps({**record, **rejection.as_dict()}) + "\n")
-
         try:
-            result = run_pipeline(
-                _read_records(src, errors, n_errors), steps, executor=o["executor"], output=on_output,
-                reject=on_reject, progress=bar.update if bar else None, total=total, processes=o["processes"],
-            )
+            with open(tmp_out, "w", encoding="utf-8") as out_fh, \
+                    (open(tmp_rej, "w", encoding="utf-8") if tmp_rej else contextlib.nullcontext()) as rej_fh:
+
+                def on_output(record):
+                    out_fh.write(dumps(record) + "\n")
+
+                def on_reject(record, rejection):
+                    if rej_fh is not None:
+                        rej_fh.write(dumps({**record, **rejection.as_dict()}) + "\n")
+
+                try:
+                    result = run_pipeline(
+                        _read_records(src, errors, n_errors), steps, executor=o["executor"], output=on_output,
+                        reject=on_reject, progress=bar.update if bar else None, total=total, processes=o["processes"],
+                    )
+                finally:
+                    if bar:
+                        bar.close()
+            report = {**result.report(), "input_file": str(src), "malformed_lines": n_errors[0],
+                      "errors": errors, "steps_config": specs}
+            if rep_path:
+                tmp = rep_path.with_name(rep_path.name + ".part")
+                tmp.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+            # all written: move every file into place (an earlier failure leaves the previous outputs as they were)
+            os.replace(tmp_out, out_path)
+            if tmp_rej:
+                os.replace(tmp_rej, rej_path)
+            if rep_path:
+                os.replace(rep_path.with_name(rep_path.name + ".part"), rep_path)
+        except StepConfigError as exc:  # raised while a step set itself up (a model, a file, the database)
+            raise CommandError(str(exc), returncode=2) from None
         except PipelineError as exc:
             raise CommandError(str(exc)) from None
         finally:
-            out_fh.close()
-            if rej_fh:
-                rej_fh.close()
-            if bar:
-                bar.close()
-        os.replace(tmp_out, out_path)
-        if tmp_rej:
-            os.replace(tmp_rej, rej_path)
-        report = {**result.report(), "input_file": str(src), "malformed_lines": n_errors[0],
-                  "errors": errors, "steps_config": specs}
-        if o["report"]:
-            rp = Path(o["report"])
-            tmp = rp.with_name(rp.name + ".part")
-            tmp.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-            os.replace(tmp, rp)
+            for part in parts:
+                part.unlink(missing_ok=True)
         for err in errors[:20]:
             self.stderr.write(self.style.WARNING(f"{src}:{err['line']}: {err['error']}"))
         if n_errors[0] > 20:
@@ -108,26 +116,26 @@ class Command(BaseCommand):
         try:
             if o["config"]:
                 if o["steps"]:
-                    raise CommandError("Give --steps or --config, not both.")
+                    raise CommandError("Give --steps or --config, not both.", returncode=2)
                 path = Path(o["config"])
                 if not path.is_file():
-                    raise CommandError(f"--config {path}: no such file")
+                    raise CommandError(f"--config {path}: no such file", returncode=2)
                 specs = pipeline_steps_from_yaml(path.read_text(encoding="utf-8"))
             elif o["steps"]:
                 specs = [{"step": s.strip(), "options": {}} for s in o["steps"].split(",") if s.strip()]
             else:
-                raise CommandError("Give --steps a,b,c or --config PIPELINE.yaml.")
+                raise CommandError("Give --steps a,b,c or --config PIPELINE.yaml.", returncode=2)
             sets = parse_set_options(o["set"])
             names = [s["step"] for s in specs]
             for step_name, values in sets.items():
                 if step_name not in names:
-                    raise CommandError(f"--set {step_name}.…: '{step_name}' is not one of the steps ({', '.join(names)}).")
+                    raise CommandError(f"--set {step_name}.…: '{step_name}' is not one of the steps ({', '.join(names)}).", returncode=2)
                 for spec in specs:
                     if spec["step"] == step_name:
                         spec["options"] = {**spec["options"], **values}
             return pipeline_steps_validate(steps=specs)
         except StepConfigError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(str(exc), returncode=2) from None
 
 
 def _read_records(path: Path, errors: list[dict], n_errors: list[int]):
@@ -138,8 +146,15 @@ def _read_records(path: Path, errors: list[dict], n_errors: list[int]):
         if len(errors) < MAX_REPORTED_ERRORS:
             errors.append({"line": line_no, "error": message})
 
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line_no, line in enumerate(fh, 1):
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, 1):
+            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte order mark
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad(line_no, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)")
+                continue
             if not line.strip():
                 continue
             try:

@@ -115,7 +115,22 @@ class Glossary(Mapper):
 
     _unpicklable = ("_matcher",)
 
+    def prepare(self) -> None:
+        """In the driver: read the terms file / the collection's glossary now (a missing file is a config
+        error before the run starts) and carry the terms inline, so workers need neither."""
+        o = self.options
+        if not o.terms and (o.terms_file or o.collection):
+            self._resolved_terms = self._load_terms()
+
     def setup(self) -> None:
+        o = self.options
+        terms = getattr(self, "_resolved_terms", None)
+        if terms is None:
+            terms = self._load_terms()
+        self.n_terms = len(terms)
+        self._matcher = GlossaryMatcher(terms, case_sensitive=o.case_sensitive, replace_synonyms=o.replace_synonyms)
+
+    def _load_terms(self) -> list[dict]:
         o = self.options
         if o.terms:
             terms = parse_terms(o.terms)
@@ -127,8 +142,7 @@ class Glossary(Mapper):
             terms = glossary_terms_for_step(collection_name=o.collection)
         else:
             terms = []
-        self.n_terms = len(terms)
-        self._matcher = GlossaryMatcher(terms, case_sensitive=o.case_sensitive, replace_synonyms=o.replace_synonyms)
+        return terms
 
     def map(self, record):
         self.ensure_setup()

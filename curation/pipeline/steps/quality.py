@@ -362,22 +362,44 @@ class QualityFilter(Filter):
 
     _unpicklable = ("_classifier",)
 
-    def setup(self) -> None:
-        from .quality_model import load_classifier
+    def prepare(self) -> None:
+        """In the driver: find the classifier (the collection's active one needs the database) and carry the
+        model file's bytes, so worker processes and Ray actors on other machines need neither the database
+        nor this machine's disk."""
+        path = self._classifier_file()
+        if path is not None:
+            from .quality_model import classifier_bytes
 
+            self._classifier_blob = classifier_bytes(path)
+
+    def _classifier_file(self) -> str | None:
         o = self.options
-        self._classifier = None
         if o.classifier_path:
-            self._classifier = load_classifier(o.classifier_path)
-        elif o.classifier_collection:
+            return o.classifier_path
+        if o.classifier_collection:
             from curation.selectors import quality_classifier_active
 
-            clf = quality_classifier_active(collection_name=o.classifier_collection)
-            if clf is None:
-                from ..base import StepConfigError
+            from ..base import StepConfigError
 
+            try:
+                clf = quality_classifier_active(collection_name=o.classifier_collection)
+            except Exception as exc:  # noqa: BLE001 - no database configured / reachable: say which option needs it
+                raise StepConfigError(f"quality: classifier_collection '{o.classifier_collection}' needs the database "
+                                      f"({exc.__class__.__name__}: {exc}); use classifier_path for headless runs") from None
+            if clf is None:
                 raise StepConfigError(f"quality: collection '{o.classifier_collection}' has no trained quality classifier")
-            self._classifier = load_classifier(clf.path)
+            return clf.path
+        return None
+
+    def setup(self) -> None:
+        from .quality_model import load_classifier, load_classifier_bytes
+
+        blob = getattr(self, "_classifier_blob", None)
+        if blob is not None:
+            self._classifier = load_classifier_bytes(blob, where=self.options.classifier_path or self.options.classifier_collection)
+            return
+        path = self._classifier_file()
+        self._classifier = load_classifier(path) if path is not None else None
 
     def judge(self, text: str) -> tuple[str | None, dict]:
         """(first failing rule or None, scores) for one text."""
@@ -507,11 +529,23 @@ def offending_snippet(reason: str, text: str, scores: dict) -> str:
         if words and scores["mean_word_length"] > 0:
             long_words = scores["mean_word_length"] > 6
             snippet = (max if long_words else min)(words, key=len)
-    elif reason == "alpha_ratio":
-        for m in _NON_LETTER_RUN_RE.finditer(text):
-            if any(not unicodedata.category(c).startswith("P") for c in m.group()):
-                snippet = m.group()
-                break
+    elif reason == "alpha_ratio":  # the longest stretch without letters
+        if scores["cjk"]:
+            runs = (m.group() for m in _NON_LETTER_RUN_RE.finditer(text)
+                    if any(not unicodedata.category(c).startswith("P") for c in m.group()))
+            snippet = max(runs, key=len, default="")
+        else:
+            best, count, start = (0, 0, 0), 0, 0
+            for m in re.finditer(r"\S+", text):
+                if _ALPHA_RE.search(m.group()):
+                    count = 0
+                    continue
+                if count == 0:
+                    start = m.start()
+                count += 1
+                if count > best[0]:
+                    best = (count, start, m.end())
+            snippet = text[best[1]:best[2]]
     return snippet[:SNIPPET_CHARS]
 
 

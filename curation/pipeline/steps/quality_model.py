@@ -78,14 +78,30 @@ def save_classifier(model, path: str | os.PathLike) -> Path:
 
 
 def load_classifier(path: str | os.PathLike):
-    import joblib
+    return load_classifier_bytes(classifier_bytes(path), where=str(path))
 
+
+def classifier_bytes(path: str | os.PathLike) -> bytes:
+    """The saved model file's bytes (shipped to workers instead of a path they may not be able to read)."""
     from ..base import StepConfigError
 
     p = Path(path)
     if not p.is_file():
         raise StepConfigError(f"quality: classifier file {p} does not exist")
-    model = joblib.load(p)
+    return p.read_bytes()
+
+
+def load_classifier_bytes(data: bytes, *, where: str = "the classifier"):
+    import io
+
+    import joblib
+
+    from ..base import StepConfigError
+
+    try:
+        model = joblib.load(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file: say which one
+        raise StepConfigError(f"quality: {where} is not a saved classifier ({exc.__class__.__name__}: {exc})") from None
     if not hasattr(model, "predict_proba"):
-        raise StepConfigError(f"quality: {p} is not a classifier (no predict_proba)")
+        raise StepConfigError(f"quality: {where} is not a classifier (no predict_proba)")
     return model

@@ -112,3 +112,65 @@ def test_curate_runs_the_collection_pipeline_as_a_job(tmp_path, capsys):
         call_command("curate", "--collection", "fin", "--config", "nope")
     with pytest.raises(CommandError, match="No collection named 'zzz'"):
         call_command("curate", "--collection", "zzz")
+
+
+@pytest.mark.parametrize("steps, sets, message", [
+    ("normalize,glossary", ["glossary.terms_file=/nonexistent/terms.json"], "terms_file /nonexistent/terms.json does not exist"),
+    ("normalize,quality", ["quality.classifier_path=/nonexistent/clf.joblib"], "classifier file /nonexistent/clf.joblib does not exist"),
+    ("normalize,quality", ["quality.classifier_path={src}"], "is not a saved classifier"),
+    # only found once the run is under way (the model is loaded when the step sets itself up)
+    ("normalize,semantic_dedup", ["semantic_dedup.model=/nonexistent/model"], "model folder /nonexistent/model does not exist"),
+])
+def test_process_step_setup_errors_are_clear_exit_2_and_leave_no_part_files(tmp_path, steps, sets, message):
+    tmp_path = tmp_path / "work"
+    tmp_path.mkdir()
+    src = _write(tmp_path / "in.jsonl", [json.dumps(r) for r in corpus(20)])
+    out, rej, rep = tmp_path / "o.jsonl", tmp_path / "r.jsonl", tmp_path / "rep.json"
+    args = [a for s in sets for a in ("--set", s.format(src=src))]
+    with pytest.raises(CommandError) as exc:
+        call_command("process", "--steps", steps, *args, "--input", str(src), "--output", str(out),
+                     "--rejected", str(rej), "--report", str(rep), "--no-progress")
+    assert message in str(exc.value) and exc.value.returncode == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]  # no outputs, no .part files
+
+
+def test_process_failure_midway_leaves_previous_outputs_and_no_part_files(tmp_path):
+    src = _write(tmp_path / "in.jsonl", [json.dumps(r) for r in corpus(20)])
+    out = tmp_path / "o.jsonl"
+    out.write_text("previous run\n", encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("process", "--steps", "normalize,exact_dedup,semantic_dedup", "--set", "semantic_dedup.model=/nope",
+                     "--input", str(src), "--output", str(out), "--no-progress")
+    assert out.read_text(encoding="utf-8") == "previous run\n"
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_process_reports_invalid_utf8_with_its_line_number_and_processes_the_rest(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": 1, "text": "first line ok"}).encode() + b"\n"
+                    + b'{"id": 2, "text": "caf\xe9 latin-1"}\n'
+                    + json.dumps({"id": 3, "text": "third line ok"}).encode() + b"\n")
+    out, rep = tmp_path / "o.jsonl", tmp_path / "rep.json"
+    call_command("process", "--steps", "normalize", "--input", str(src), "--output", str(out), "--report", str(rep),
+                 "--no-progress")
+    assert [r["id"] for r in _jsonl(out)] == [1, 3]
+    report = json.loads(rep.read_text())
+    assert report["errors"] == [{"line": 2, "error": "not valid UTF-8 (byte 0xe9 at byte 23 of the line)"}]
+
+
+def test_process_command_line_prints_the_error_without_a_traceback_and_exits_2(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tmp_path = tmp_path / "work"
+    tmp_path.mkdir()
+    src = _write(tmp_path / "in.jsonl", [json.dumps({"id": 1, "text": "hello there"})])
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.run([sys.executable, str(root / "manage.py"), "process", "--steps", "glossary",
+                           "--set", "glossary.terms_file=/nonexistent/t.json", "--input", str(src),
+                           "--output", str(tmp_path / "o.jsonl"), "--no-progress"],
+                          capture_output=True, text=True, cwd=root, timeout=300)
+    assert proc.returncode == 2
+    assert "terms_file /nonexistent/t.json does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]

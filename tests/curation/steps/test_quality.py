@@ -27,7 +27,7 @@ def test_good_english_and_chinese_prose_pass():
     assert verdict(GOOD_ZH) == "kept"
 
 
-@pytest.mark.parametrize("text,reason", [
+RULE_CASES = [
     ("# Title ### tags #a #b #c #d ... more ... and ... " * 10, "symbol_ratio"),
     ("".join(f"- the {w} item of the shopping list is here\n" for w in ("first second third fourth fifth sixth "
                                                                          "seventh eighth ninth tenth").split()), "bullet_lines"),
@@ -38,9 +38,27 @@ def test_good_english_and_chinese_prose_pass():
     (" ".join(["supercalifragilisticexpialidocious antidisestablishmentarianism"] * 2
               + [f"pneumonoultramicroscopicsilicovolcanoconiosis{i}" for i in range(60)]), "mean_word_length"),
     (" ".join(f"apple{i} banana{i} cherry{i}" for i in range(30)), "stop_words"),
-])
+]
+
+
+@pytest.mark.parametrize("text,reason", RULE_CASES)
 def test_each_rule_has_its_own_reason(text, reason):
     assert verdict(text) == reason
+
+
+@pytest.mark.parametrize("text,reason", RULE_CASES + [("点击这里领取优惠券马上领取" * 20, "top_ngram")])
+def test_rejections_carry_the_offending_snippet_for_the_drill_down(text, reason):
+    _, rejected, _ = run_step("quality", [{"id": "x", "text": text}])
+    details = rejected[0][1].details
+    if reason == "stop_words":  # an absence: nothing to highlight
+        assert "match" not in details
+        return
+    match = details["match"]
+    assert match and len(match) <= 120 and match.lower() in text.lower()
+    expected = {"symbol_ratio": "#", "top_ngram": ("buy cheap pills", "点击这里领取"), "mean_word_length": "pneumono",
+                "alpha_ratio": "¥", "bullet_lines": "- the first item", "ellipsis_lines": "never finishes its thought in time...",
+                "repeated_lines": "Buy our product today"}[reason]
+    assert any(e in match for e in ((expected,) if isinstance(expected, str) else expected)), match
 
 
 def test_chinese_repetition_is_caught_with_character_ngrams():
@@ -129,3 +147,74 @@ def test_number_heavy_chinese_finance_news_is_kept():
 def test_short_fragments_are_left_to_the_length_step():
     assert verdict("Price of 2 items ?") == "kept"
     assert verdict("Arbitrary po .") == "kept"
+
+
+def _ui_examples(rng_seed: int = 1):
+    """Enough marked documents for a confident classifier: shuffled real prose (accepted) vs spam (rejected)."""
+    import random
+
+    from tests.curation.pipeline.corpus import EN, ZH
+
+    rng = random.Random(rng_seed)
+    good = []
+    for t in EN + ZH:
+        for _ in range(5):
+            good.append(" ".join(rng.sample(t.split(), len(t.split()))) if t.isascii() else "".join(rng.sample(t, len(t))))
+    parts = ["CLICK HERE", "FREE", "WIN", "$$$", "!!!", "BUY NOW", "点击领取", "免费", "红包", "！！！", "加微信", "限时抢购",
+             "cheap pills", "prize"]
+    spam = [" ".join(rng.choice(parts) for _ in range(12)) for _ in range(40)]
+    return good, spam
+
+
+@pytest.mark.django_db
+def test_ui_trained_classifier_is_resolved_in_the_driver_and_drops_at_the_default_threshold(django_db_blocker):
+    import os
+    import pickle
+
+    from curation.models import Collection, Document
+    from curation.pipeline.services import steps_build
+    from curation.services_steps import quality_classifier_train, quality_example_set
+    from tests.curation.pipeline.corpus import EN
+
+    coll = Collection.objects.create(name="qc")
+    good, spam = _ui_examples()
+    for i, (text, label) in enumerate([(t, "accepted") for t in good] + [(t, "rejected") for t in spam]):
+        doc = Document.objects.create(collection=coll, record_index=i, text=text, content_hash=f"h{i}")
+        quality_example_set(document=doc, label=label)
+    clf = quality_classifier_train(collection=coll)
+    (step,) = steps_build([{"step": "quality", "options": {"classifier_collection": "qc"}}])
+    assert step.options.classifier_threshold == 0.85  # the default
+    payload = pickle.dumps(step)  # what a worker process / Ray actor receives
+    os.remove(clf.path)  # a worker on another machine cannot read the driver's disk either
+    recs = [{"id": "ok", "text": EN[0].replace("patient", "man")},
+            {"id": "spam", "text": "WIN a FREE prize!!! CLICK HERE $$$ 点击领取红包！！！"}]
+    with django_db_blocker.block():  # … nor reach the database
+        worker_step = pickle.loads(payload)
+        kept, rejected, _ = run_step(worker_step, recs)
+    assert [r["id"] for r in kept] == ["ok"] and reasons(rejected) == {"spam": "classifier"}
+    assert rejected[0][1].details["p_rejected"] >= 0.85 > kept[0]["attrs"]["quality"]["p_rejected"]
+
+
+@pytest.mark.django_db
+def test_collection_without_a_classifier_is_a_config_error_before_the_run():
+    from curation.models import Collection
+    from curation.pipeline.services import steps_build
+
+    Collection.objects.create(name="none-yet")
+    with pytest.raises(StepConfigError, match="has no trained quality classifier"):
+        steps_build([{"step": "quality", "options": {"classifier_collection": "none-yet"}}])
+
+
+def test_batched_judging_gives_each_record_the_verdict_it_gets_alone():
+    texts = [GOOD_EN, GOOD_ZH, "buy cheap pills " * 60, "", "点击这里领取优惠券马上领取" * 20, "Reset password",
+             " ".join(f"apple{i} banana{i} cherry{i}" for i in range(30)), GOOD_EN + "\n" + "\n".join(["Buy now"] * 12)]
+    recs = [{"id": f"{copy}-{i}", "text": t} for copy in range(40) for i, t in enumerate(texts)]  # > one batch
+    kept, rejected, _ = run_step("quality", recs)
+    alone = {}
+    for i, t in enumerate(texts):
+        k, r, _ = run_step("quality", [{"id": "x", "text": t}])
+        alone[str(i)] = "kept" if k else (r[0][1].reason, r[0][1].details)
+    batched = [(r["id"], "kept") for r in kept] + [(rec["id"], (rej.reason, rej.details)) for rec, rej in rejected]
+    assert len(batched) == len(recs)
+    assert all(verdict == alone[rid.split("-")[1]] for rid, verdict in batched)
+    assert len(set(map(str, alone.values()))) >= 5  # kept and several different rules
