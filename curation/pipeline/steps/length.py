@@ -13,6 +13,8 @@ import dataclasses
 from ..base import Filter, Rejection, record_text, register_step
 from ._text import count_cjk, count_words, is_cjk_dominant, set_attr
 
+MATCH_CHARS = 120  # too_short texts up to this long are highlighted whole in the rejection drill-down
+
 
 @register_step
 class Length(Filter):
@@ -43,7 +45,10 @@ class Length(Filter):
             unit, n, lo, hi = "words", n_words, o.min_words, o.max_words
         set_attr(record, self.name, {"unit": unit, "value": n})
         if n < lo:
-            return Rejection(self.name, "too_short", details={"unit": unit, "value": n, "min": lo})
+            details = {"unit": unit, "value": n, "min": lo}
+            if len(text) <= MATCH_CHARS and text.strip():
+                details["match"] = text.strip()  # the whole (short) text is the problem
+            return Rejection(self.name, "too_short", details=details)
         if n > hi:
             return Rejection(self.name, "too_long", details={"unit": unit, "value": n, "max": hi})
         return True

@@ -147,7 +147,8 @@ class PIIStep(Mapper):
             if counts:
                 self.stats.counters["records_with_pii"] += 1
             if self.options.mode == "drop" and counts:
-                outs.append(Rejection(self.name, DROP_REASON, details={"pii": counts}))
+                first = next(ent for r in res for ent in r.entities)  # highlighted in the drill-down
+                outs.append(Rejection(self.name, DROP_REASON, details={"pii": counts, "match": first.value}))
                 continue
             if not counts:
                 outs.append(record)

@@ -65,7 +65,8 @@ def test_drop_mode_rejects_records_with_pii():
     out, rejected = _run(step, [dict(r) for r in RECORDS])
     assert [r["id"] for r in out] == ["b", "d"]
     assert [(rec["id"], rej.step, rej.reason) for rec, rej in rejected] == [("a", "pii", "contains_pii"), ("c", "pii", "contains_pii")]
-    assert rejected[0][1].details == {"pii": {"PHONE": 2, "EMAIL": 1}}
+    assert rejected[0][1].details == {"pii": {"PHONE": 2, "EMAIL": 1}, "match": "13812345678"}  # highlighted
+    assert rejected[1][1].details["match"] in ("张伟", "13812345678")
     assert step.stats.n_dropped == 2 and step.stats.reasons["contains_pii"] == 2 and step.stats.n_out == 2
 
 

@@ -14,6 +14,9 @@ def test_english_default_bounds_are_5_to_512_words():
     assert [r["id"] for r in kept] == ["ok", "edge"]
     assert reasons(rejected) == {"short": "too_short", "long": "too_long"}
     assert kept[0]["attrs"]["length"] == {"unit": "words", "value": 6}
+    short = rejected[0][1]
+    assert short.details == {"unit": "words", "value": 3, "min": 5, "match": "Too short text"}  # highlighted whole
+    assert "match" not in rejected[1][1].details
 
 
 def test_chinese_is_measured_in_characters():
