@@ -5,7 +5,8 @@ from .models import Adjudication, Annotation, Assignment, Item, LabelingProject,
 
 @admin.register(LabelingProject)
 class LabelingProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "collection", "target", "overlap", "agreement_threshold", "ls_project_id", "created_at")
+    list_display = ("name", "collection", "target", "overlap", "agreement_threshold", "gate_accepted_at",
+                    "ls_project_id", "created_at")
     search_fields = ("name",)
 
 
@@ -23,14 +24,14 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ("id", "item", "annotator", "source", "lead_time", "updated_at")
+    list_display = ("id", "item", "annotator", "source", "lead_time", "stale_reason", "updated_at")
     list_filter = ("source", "annotator")
 
 
 @admin.register(Adjudication)
 class AdjudicationAdmin(admin.ModelAdmin):
-    list_display = ("item", "method", "decided_by", "agreement", "updated_at")
-    list_filter = ("method",)
+    list_display = ("item", "method", "automatic", "decided_by", "agreement", "updated_at")
+    list_filter = ("method", "automatic")
 
 
 @admin.register(WebhookEvent)
