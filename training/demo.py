@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 
-def load(stdout, users) -> None:
+def load(stdout, users, *, retry_failed: bool = False) -> None:
     _load_datasets(stdout, users)
-    _load_runs(stdout, users)
+    _load_runs(stdout, users, retry_failed=retry_failed)
 
 
 # ---- datasets
@@ -37,14 +37,24 @@ DEMO_RUN_CONFIG = {"max_steps": 8, "max_seq_len": 256, "batch_size": 2, "learnin
                    "eval_max_samples": 16, "eval_generate_samples": 2, "eval_max_new_tokens": 32}
 
 
-def _load_runs(stdout, users) -> None:
-    """Train a tiny demo adapter on the demo collection's latest version (skip if none, or if done)."""
-    from .models import Adapter, DatasetVersion
+def _load_runs(stdout, users, *, retry_failed: bool = False) -> None:
+    """Train a tiny demo adapter on the demo collection's latest version (skip if none, or if done).
+
+    A failed run is not retried by later runs of `make run` (they say how to retry), only with
+    `manage.py bootstrap --retry-demo`."""
+    from .models import Adapter, DatasetVersion, TrainingRun
     from .services.runs import RunError, adapter_promote, run_create, run_execute_inline
 
     version = (DatasetVersion.objects.filter(collection__name="demo", status=DatasetVersion.Status.READY)
                .order_by("-number").first())
     if version is None or Adapter.objects.filter(collection=version.collection).exists():
+        return
+    failed = (TrainingRun.objects.filter(dataset_version__collection=version.collection,
+                                         status__in=(TrainingRun.Status.FAILED, TrainingRun.Status.CANCELLED))
+              .order_by("-pk").first())
+    if failed is not None and not retry_failed:
+        stdout.write(f"- training: demo run #{failed.pk} {failed.status} earlier; not retried automatically — retry "
+                     f"with `.venv/bin/python manage.py bootstrap --retry-demo` or from the Training page\n")
         return
     stdout.write(f"- training: demo adapter on {version} ({DEMO_RUN_CONFIG['max_steps']} steps, CPU)")
     try:

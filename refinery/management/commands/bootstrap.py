@@ -2,9 +2,12 @@
 
 Users: admin, curator, annotator1, annotator2. Passwords come from REFINERY_<USER>_PASSWORD
 (e.g. REFINERY_ADMIN_PASSWORD) or are generated and printed once, when the user is created.
-Each app may expose ``<app>/demo.py: load(stdout, users) -> None`` (idempotent) for demo data.
+Each app may expose ``<app>/demo.py: load(stdout, users) -> None`` (idempotent) for demo data. A demo
+step that failed once is not retried by later runs (they print how to retry); ``--retry-demo`` retries
+it, passed to every loader that takes ``retry_failed``.
 """
 import importlib
+import inspect
 import os
 import secrets
 
@@ -30,8 +33,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-demo", action="store_true", help="Only users and groups.")
+        parser.add_argument("--retry-demo", action="store_true",
+                            help="Retry demo steps (pipeline run, training) that failed before.")
 
-    def handle(self, *args, no_demo=False, **options):
+    def handle(self, *args, no_demo=False, retry_demo=False, **options):
         ensure_role_groups()
         users = self.ensure_users()
         if no_demo:
@@ -43,7 +48,8 @@ class Command(BaseCommand):
                 if exc.name == f"{app.name}.demo":
                     continue
                 raise
-            module.load(self.stdout, users)
+            takes_retry = "retry_failed" in inspect.signature(module.load).parameters
+            module.load(self.stdout, users, **({"retry_failed": True} if retry_demo and takes_retry else {}))
 
     def ensure_users(self) -> dict:
         User = get_user_model()
