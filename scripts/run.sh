@@ -11,6 +11,7 @@ $PY manage.py migrate --noinput -v 0
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py bootstrap            # users (passwords printed once), demo collection, demo pipeline/dataset/adapter jobs
 
+$PY manage.py reap_jobs           # jobs left "running" by a worker that died (Ctrl-C, crash, reboot) end as failed
 $PY manage.py db_worker --no-reload --interval 1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true' EXIT INT TERM
