@@ -343,6 +343,8 @@ def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_
         LabelingProject.objects.filter(pk=project.pk).update(ls_project_id=ls_project.id)
         project.ls_project_id = ls_project.id
         sync.report(f"Created Label Studio project {ls_project.id}")
+    if project.ls_webhook_id:
+        _refresh_webhook_secret(sync, project)
     if webhook_url and not project.ls_webhook_id:
         try:
             hook = sync.call("create webhook", c.webhooks.create, url=webhook_url, project=project.ls_project_id,
@@ -386,6 +388,29 @@ def project_push(*, project: LabelingProject, sync: Sync | None = None, webhook_
     if counts["overlap_set"]:
         sync.report(f"Task overlap set on {counts['overlap_set']} tasks (gold tasks go to all {n_gold} annotators)")
     return {"ls_project_id": project.ls_project_id, **counts}
+
+
+def _refresh_webhook_secret(sync: Sync, project: LabelingProject) -> None:
+    """Make the registered webhook carry the current secret (it changes with SECRET_KEY or the setting);
+    a webhook deleted in Label Studio is forgotten, so the push registers a new one."""
+    c = sync.client
+    try:
+        hook = sync.call("get webhook", c.webhooks.get, id=project.ls_webhook_id)
+    except LabelStudioDown:
+        raise
+    except LabelStudioError as exc:
+        if getattr(exc.__cause__, "status_code", None) != 404:
+            raise
+        LabelingProject.objects.filter(pk=project.pk).update(ls_webhook_id=None)
+        project.ls_webhook_id = None
+        sync.report("The webhook was deleted in Label Studio; it is registered again when a webhook URL is given.")
+        return
+    secret = settings.LABEL_STUDIO_WEBHOOK_SECRET
+    headers = dict(getattr(hook, "headers", None) or {})
+    if headers.get(SECRET_HEADER) != secret:
+        sync.call("update webhook secret", c.webhooks.update, id=project.ls_webhook_id,
+                  headers={**headers, SECRET_HEADER: secret})
+        sync.report("Webhook secret updated in Label Studio")
 
 
 def task_overlap(project: LabelingProject, *, gold: bool) -> int:

@@ -460,3 +460,25 @@ def test_reconcile_every_from_the_command_line(ls, curator, annotator, annotator
     assert "Reconciling Label Studio every 0.2 s" in out and "reconcile pass 2:" in out
     assert Annotation.objects.filter(item__project=project).count() == 1
     assert Job.objects.filter(kind="annotation.labelstudio_reconcile", status="succeeded").count() == 2
+
+
+def test_push_brings_the_webhook_secret_up_to_date(ls, settings, curator, annotator, annotator2):
+    """Webhooks registered with an older secret (e.g. the former SECRET_KEY[:32] default) get the current one."""
+    project = _project(curator, annotator, annotator2, n=1, name="Secret rotation")
+    url = "http://127.0.0.1:9/annotation/labelstudio/webhook/"
+    labelstudio.project_push(project=project, webhook_url=url)
+    project.refresh_from_db()
+    c = labelstudio.get_client()
+    assert c.webhooks.get(id=project.ls_webhook_id).headers[labelstudio.SECRET_HEADER] == "test-webhook-secret"
+    settings.LABEL_STUDIO_WEBHOOK_SECRET = "rotated-secret"
+    notes = []
+    labelstudio.project_push(project=project, webhook_url=url, sync=labelstudio.Sync(report=notes.append))
+    assert c.webhooks.get(id=project.ls_webhook_id).headers[labelstudio.SECRET_HEADER] == "rotated-secret"
+    assert "Webhook secret updated in Label Studio" in notes
+    # deleted in Label Studio: registered again
+    old = project.ls_webhook_id
+    c.webhooks.delete(id=old)
+    labelstudio.project_push(project=project, webhook_url=url)
+    project.refresh_from_db()
+    assert project.ls_webhook_id and project.ls_webhook_id != old
+    assert [h.url for h in c.webhooks.list(project=str(project.ls_project_id))] == [url]
