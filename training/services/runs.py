@@ -26,7 +26,7 @@ from refinery.models import Job, audit_log
 
 from ..basemodels import BUNDLED_NAME, BaseModelError, base_model_resolve
 from ..models.datasets import DatasetVersion
-from ..models.runs import Adapter, HumanEvaluation, TrainingRun
+from ..models.runs import Adapter, HumanEvaluation, PlaygroundFeedback, TrainingRun
 from ..trainer.config import DEFAULTS, USER_FIELDS, ConfigError, config_validate
 from ..trainer.loop import EXIT_OK, EXIT_USER_ERROR
 
@@ -107,12 +107,14 @@ def run_start(*, run: TrainingRun, user=None, resume: bool = False) -> Job:
     """Queue the run's job (the worker launches the subprocess)."""
     if resume:
         _write_json_atomic(run.folder / "config.json", run_trainer_config(run, resume=True))
-    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.QUEUED, error="", exit_code=None)
-    # (with an immediate task backend the job has already run when job_start returns)
-    job = job_start(kind="training.run", title=f"Train run #{run.pk} on {run.dataset_version}",
-                    params={"run_id": run.pk}, user=user, target=run)
-    TrainingRun.objects.filter(pk=run.pk).update(job=job)
+    with transaction.atomic():  # the run points at its job before the job is queued (a cancel can find it)
+        TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.QUEUED, error="", exit_code=None)
+        job = job_start(kind="training.run", title=f"Train run #{run.pk} on {run.dataset_version}",
+                        params={"run_id": run.pk}, user=user, target=run)
+        TrainingRun.objects.filter(pk=run.pk).update(job=job)
+    # (with an immediate task backend the job has already run here)
     run.refresh_from_db()
+    job.refresh_from_db()
     return job
 
 
@@ -173,6 +175,57 @@ def _tail(path: Path, n: int = LOG_TAIL_LINES) -> str:
     return "\n".join(lines[-n:])
 
 
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group. Reads /proc on Linux; elsewhere asks the kernel."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return []
+        return [pgid]
+    members = []
+    for d in proc.iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp …
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            members.append(int(d.name))
+    return members
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stop_trainer(proc: subprocess.Popen, grace: float) -> bool:
+    """SIGTERM to the trainer's whole process group (the launcher — ``accelerate launch`` or torchrun —
+    and every rank it started), then wait until none of them is left; SIGKILL the group after ``grace``
+    seconds. Returns True when it had to kill."""
+    pgid = proc.pid  # started with start_new_session: its own session and process group
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        proc.poll()  # reap the launcher as soon as it exits, so it does not count as alive
+        if not _group_members(pgid):
+            proc.wait()
+            return False
+        time.sleep(0.2)
+    _signal_group(pgid, signal.SIGKILL)
+    proc.wait()
+    kill_deadline = time.monotonic() + 10
+    while _group_members(pgid) and time.monotonic() < kill_deadline:
+        time.sleep(0.1)
+    return True
+
+
 def run_execute(*, run: TrainingRun, ctx=None) -> dict:
     """Launch the trainer subprocess and follow it to the end (called by the job handler)."""
     folder = run.folder
@@ -187,9 +240,10 @@ def run_execute(*, run: TrainingRun, ctx=None) -> dict:
         proc = subprocess.Popen(_launch_command(config_path), cwd=settings.BASE_DIR, stdout=out,
                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
     offset, cancelled = 0, False
+    grace = float(getattr(settings, "TRAIN_STOP_GRACE_SECONDS", STOP_GRACE_SECONDS))
 
     def report(fn, *args, **kwargs) -> None:
-        """Job progress/log calls raise JobCancelled on a cancel request: turn that into a SIGTERM."""
+        """Job progress/log calls raise JobCancelled on a cancel request: turn that into a stop."""
         nonlocal cancelled
         if ctx is None:
             return
@@ -198,53 +252,57 @@ def run_execute(*, run: TrainingRun, ctx=None) -> dict:
         except JobCancelled:
             cancelled = True
 
+    def follow() -> None:
+        nonlocal offset
+        events, offset = read_log(folder / "log.jsonl", offset)
+        for ev in events:
+            kind = ev.get("event")
+            if kind == "train":
+                TrainingRun.objects.filter(pk=run.pk).update(steps_done=ev["step"], total_steps=ev["total_steps"])
+                report(getattr(ctx, "progress", None), ev["step"], ev["total_steps"], stage="Training")
+            elif kind == "start":
+                TrainingRun.objects.filter(pk=run.pk).update(total_steps=ev["total_steps"])
+                report(getattr(ctx, "log", None), f"Training {ev['total_steps']} steps on {ev['train_samples']} "
+                       f"samples ({ev['trainable_params']:,} trainable parameters, {ev['device']})")
+            elif kind in ("eval_before", "eval_after") and ev.get("loss") is not None:
+                report(getattr(ctx, "log", None), f"{kind.replace('_', ' ')} ({ev.get('split', 'validation')}): "
+                       f"loss {ev['loss']:.4f}")
+            elif kind in ("warning", "error", "resume", "early_stop"):
+                report(getattr(ctx, "log", None), f"{kind}: {ev.get('message') or ev.get('step')}",
+                       level="warning" if kind in ("warning", "error") else "info")
+
+    killed = False
     try:
         while True:
             code = proc.poll()
-            events, offset = read_log(folder / "log.jsonl", offset)
-            for ev in events:
-                kind = ev.get("event")
-                if kind == "train":
-                    TrainingRun.objects.filter(pk=run.pk).update(steps_done=ev["step"], total_steps=ev["total_steps"])
-                    report(getattr(ctx, "progress", None), ev["step"], ev["total_steps"], stage="Training")
-                elif kind == "start":
-                    TrainingRun.objects.filter(pk=run.pk).update(total_steps=ev["total_steps"])
-                    report(getattr(ctx, "log", None), f"Training {ev['total_steps']} steps on {ev['train_samples']} "
-                           f"samples ({ev['trainable_params']:,} trainable parameters, {ev['device']})")
-                elif kind in ("eval_before", "eval_after") and ev.get("loss") is not None:
-                    report(getattr(ctx, "log", None), f"{kind.replace('_', ' ')}: loss {ev['loss']:.4f}")
-                elif kind in ("warning", "error", "resume", "early_stop"):
-                    report(getattr(ctx, "log", None), f"{kind}: {ev.get('message') or ev.get('step')}",
-                           level="warning" if kind in ("warning", "error") else "info")
+            follow()
             if code is not None:
                 break
             if ctx is not None and not cancelled and ctx.cancel_requested:
                 cancelled = True
-            if cancelled and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=STOP_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-                continue
+            if cancelled:
+                killed = _stop_trainer(proc, grace)
+                break
             time.sleep(POLL_SECONDS)
+        if proc.returncode is not None and _group_members(proc.pid):
+            # the launcher is gone but a rank is still alive (e.g. a launcher that died on its own): no orphans
+            killed = _stop_trainer(proc, grace) or killed
+        follow()
     except BaseException as exc:
-        if proc.poll() is None:  # the worker itself is going down: do not leave an orphan trainer
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None or _group_members(proc.pid):  # the worker is going down: leave no orphan trainer
+            _stop_trainer(proc, grace)
         TrainingRun.objects.filter(pk=run.pk).update(
             status=TrainingRun.Status.FAILED, finished_at=timezone.now(), exit_code=proc.poll(),
             error=f"The watcher stopped: {type(exc).__name__}: {exc}", log_tail=_tail(out_log))
         raise
-    return run_finish(run=run, exit_code=proc.returncode, cancelled=cancelled)
+    return run_finish(run=run, exit_code=proc.returncode, cancelled=cancelled, killed=killed)
 
 
-def run_finish(*, run: TrainingRun, exit_code: int, cancelled: bool = False) -> dict:
-    """Record the outcome from ``result.json`` / the exit code; register the adapter on success."""
+def run_finish(*, run: TrainingRun, exit_code: int, cancelled: bool = False, killed: bool = False) -> dict:
+    """Record the outcome from ``result.json`` / the exit code; register the adapter on success.
+
+    A cancelled run whose trainer wrote its "stopped" result (checkpoint saved) is a clean stop even when
+    the launcher in front of it (``accelerate launch``) died of the same SIGTERM with a non-zero code."""
     folder = run.folder
     result = {}
     if (folder / "result.json").exists():
@@ -263,14 +321,17 @@ def run_finish(*, run: TrainingRun, exit_code: int, cancelled: bool = False) -> 
         return {"run_id": run.pk, "adapter_id": adapter.pk, "status": result["status"],
                 "eval_before_loss": (result.get("eval_before") or {}).get("loss"),
                 "eval_after_loss": (result.get("eval_after") or {}).get("loss")}
-    if exit_code == EXIT_OK and result.get("status") == "stopped":
+    if result.get("status") == "stopped" and (exit_code == EXIT_OK or (cancelled and not killed)):
         TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.CANCELLED, **fields)
         if cancelled:
             raise JobCancelled()
         return {"run_id": run.pk, "status": "stopped"}
     if cancelled:  # stopped on request but not cleanly (e.g. killed after the grace period)
+        grace = getattr(settings, "TRAIN_STOP_GRACE_SECONDS", STOP_GRACE_SECONDS)
+        note = (f"\n[refinery] no clean stop within {grace} s of SIGTERM: the trainer's process group "
+                "was killed; resume continues from the last checkpoint.") if killed else ""
         TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.CANCELLED,
-                                                     log_tail=_tail(folder / "stdout.log"), **fields)
+                                                     log_tail=_tail(folder / "stdout.log") + note, **fields)
         raise JobCancelled()
     if exit_code == EXIT_USER_ERROR and result.get("error"):
         error = result["error"]
@@ -401,28 +462,47 @@ def adapter_archive_zip(*, adapter: Adapter, merged: bool = False) -> Path:
 
 # ------------------------------------------------------------------------------- feedback / human eval
 def feedback_record(*, adapter: Adapter, messages: list[dict], reply: str, rating: str,
-                    correction: str = "", user=None):
-    """Playground thumbs up/down (+ optional correction) → a new candidate Sample (origin feedback)."""
+                    correction: str = "", user=None) -> PlaygroundFeedback:
+    """Playground thumbs up/down (+ optional correction), always kept as a PlaygroundFeedback row.
+
+    - thumbs up → a candidate Sample (origin feedback) answering with the adapter's reply;
+    - a correction (either rating) → a candidate Sample answering with the correction;
+    - thumbs down without a correction → no Sample: a negative example only, never a training target.
+    """
     from curation.hashing import messages_hash
     from curation.models import Sample
 
-    if rating not in ("up", "down"):
+    if rating not in PlaygroundFeedback.Rating.values:
         raise RunError("rating must be 'up' or 'down'")
-    if not messages or messages[-1].get("role") != "user":
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict) \
+            or messages[-1].get("role") != "user":
         raise RunError("The conversation must end with the user's message.")
-    answer = correction.strip() or reply
-    if rating == "down" and not correction.strip():
-        answer = reply  # kept as a negative example, marked in meta
-    sample_messages = [*messages, {"role": "assistant", "content": answer}]
-    sample = Sample(collection=adapter.collection, messages=sample_messages, origin=Sample.Origin.FEEDBACK,
-                    method=f"playground-{rating}", domain=adapter.collection.domain,
-                    content_hash=messages_hash(sample_messages),
-                    meta={"adapter_id": adapter.pk, "rating": rating, "model_reply": reply,
-                          "corrected": bool(correction.strip())})
-    if user is not None and getattr(user, "is_authenticated", False):
-        sample.created_by = user
-    sample.save()
-    return sample
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") \
+                or not isinstance(m.get("content"), str):
+            raise RunError(f"conversation[{i}]: needs role system/user/assistant and text content")
+    correction = (correction or "").strip()
+    if rating == "up" and not correction and not reply.strip():
+        raise RunError("Nothing to approve: the reply is empty.")
+    answer = correction or (reply if rating == "up" else "")
+    with transaction.atomic():
+        sample = None
+        if answer:
+            sample_messages = [*messages, {"role": "assistant", "content": answer}]
+            sample = Sample(collection=adapter.collection, messages=sample_messages, origin=Sample.Origin.FEEDBACK,
+                            method=f"playground-{rating}", domain=adapter.collection.domain,
+                            content_hash=messages_hash(sample_messages),
+                            meta={"adapter_id": adapter.pk, "rating": rating, "model_reply": reply,
+                                  "corrected": bool(correction)})
+            if user is not None and getattr(user, "is_authenticated", False):
+                sample.created_by = user
+            sample.save()
+        feedback = PlaygroundFeedback(adapter=adapter, messages=messages, reply=reply, rating=rating,
+                                      correction=correction, sample=sample)
+        if user is not None and getattr(user, "is_authenticated", False):
+            feedback.created_by = user
+        feedback.save()
+    return feedback
 
 
 def human_eval_record(*, adapter: Adapter, prompt: str, response: str, relevance: int, accuracy: int,

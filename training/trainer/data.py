@@ -110,38 +110,46 @@ def file_fingerprint(path: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
+CACHE_FORMAT = 2  # bump when the cached layout changes
+
+
 def encode_file(tokenizer, path: str | Path, max_seq_len: int, *, cache_dir: str | None = None,
                 strict: bool = True, limit: int | None = None) -> list[Example]:
     """Tokenise a split (cached per data file + tokenizer + max_seq_len). ``strict`` = hard error when a
-    sample carries no loss token (e.g. truncation removed its answer) — raised before any training."""
+    sample carries no loss token (e.g. truncation removed its answer) — raised before any training, on a
+    cache hit exactly as on a miss (the cache keeps every sample, the check runs after reading it)."""
     cache = None
+    examples: list[Example] | None = None
+    lines: list[int] = []  # source line of each example (for error messages)
     if cache_dir:
-        key = f"{file_fingerprint(path)}-{tokenizer_fingerprint(tokenizer)}-{max_seq_len}"
+        key = f"{file_fingerprint(path)}-{tokenizer_fingerprint(tokenizer)}-{max_seq_len}-v{CACHE_FORMAT}"
         cache = Path(cache_dir) / f"{key}.json"
         if cache.exists():
-            rows = json.loads(cache.read_text())
-            examples = [Example(*r) for r in rows]
-            return examples[:limit] if limit else examples
-    records = read_messages_jsonl(path)
-    examples, empty = [], []
-    for rec in records:
-        ids, labels = encode_conversation(tokenizer, rec["messages"], max_seq_len)
-        ex = Example(rec["id"], ids, labels)
-        if ex.n_loss == 0:
-            empty.append(f"sample {rec['id']} (line {rec['line']})")
-        examples.append(ex)
+            try:
+                rows = json.loads(cache.read_text())
+                examples = [Example(r[0], r[1], r[2]) for r in rows]
+                lines = [int(r[3]) for r in rows]
+            except (ValueError, IndexError, TypeError):
+                examples = None  # a damaged cache file is rebuilt below
+    if examples is None:
+        examples = []
+        for rec in read_messages_jsonl(path):
+            ids, labels = encode_conversation(tokenizer, rec["messages"], max_seq_len)
+            examples.append(Example(rec["id"], ids, labels))
+            lines.append(rec["line"])
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
+            with os.fdopen(fd, "w") as fh:
+                json.dump([[e.sample_id, e.input_ids, e.labels, line] for e, line in zip(examples, lines)], fh)
+            os.replace(tmp, cache)
+    empty = [f"sample {e.sample_id} (line {line})" for e, line in zip(examples, lines) if e.n_loss == 0]
     if empty and strict:
         raise DataError(
             f"{Path(path).name}: {len(empty)} sample(s) have no tokens that carry loss after applying the chat "
             f"template and truncating to max_seq_len={max_seq_len}: {', '.join(empty[:10])}"
             + (" …" if len(empty) > 10 else "") + ". Raise max_seq_len or fix the samples.")
     examples = [e for e in examples if e.n_loss]
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump([[e.sample_id, e.input_ids, e.labels] for e in examples], fh)
-        os.replace(tmp, cache)
     return examples[:limit] if limit else examples
 
 
