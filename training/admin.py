@@ -27,7 +27,8 @@ class EvaluationSetAdmin(admin.ModelAdmin):
 # ---- training runs, adapters
 from refinery.admin import AuditedAdmin  # noqa: E402
 
-from .models import Adapter, HumanEvaluation, LayerImportance, TrainingRun  # noqa: E402
+from .models import (Adapter, AdapterComparison, HumanEvaluation, LayerImportance, PlaygroundFeedback,  # noqa: E402
+                     TrainingRun)
 
 
 @admin.register(TrainingRun)
@@ -51,4 +52,17 @@ class HumanEvaluationAdmin(AuditedAdmin):
 @admin.register(LayerImportance)
 class LayerImportanceAdmin(AuditedAdmin):
     list_display = ("dataset_version", "base_model", "n_samples", "created_at")
+    raw_id_fields = ("dataset_version", "job")
+
+
+@admin.register(PlaygroundFeedback)
+class PlaygroundFeedbackAdmin(AuditedAdmin):
+    list_display = ("adapter", "rating", "sample", "created_by", "created_at")
+    list_filter = ("rating",)
+    raw_id_fields = ("adapter", "sample")
+
+
+@admin.register(AdapterComparison)
+class AdapterComparisonAdmin(AuditedAdmin):
+    list_display = ("collection", "source", "n_samples", "created_at")
     raw_id_fields = ("dataset_version", "job")

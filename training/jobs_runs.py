@@ -58,3 +58,16 @@ def layer_importance_job(ctx: JobContext, *, report_id: int) -> dict:
     report.n_samples = len(examples)
     report.save(update_fields=["scores", "suggested_layers", "n_samples"])
     return {"report_id": report.pk, "suggested_layers": report.suggested_layers}
+
+
+@job_handler("training.adapters_compare")
+def adapters_compare_job(ctx: JobContext, *, comparison_id: int) -> dict:
+    from .models.runs import AdapterComparison
+    from .services.compare import comparison_execute
+    from .services.runs import RunError
+
+    comparison = AdapterComparison.objects.get(pk=comparison_id)
+    try:
+        return comparison_execute(comparison=comparison, ctx=ctx)
+    except RunError as exc:
+        raise JobError(str(exc)) from None

@@ -17,7 +17,8 @@ from .basemodels import BUNDLED_NAME
 from .models.datasets import DatasetVersion
 from .models.runs import Adapter, LayerImportance, TrainingRun
 from .services import runs as run_services
-from .trainer.config import ConfigError, config_from_yaml, config_to_yaml
+from .forms_runs import RunForm
+from .trainer.config import config_to_yaml
 
 PREVIEW_SAMPLES = 5
 
@@ -32,34 +33,59 @@ def run_list(request):
     return render(request, "training/run_list.html", {"runs": runs, "base_models": selectors.base_model_list()})
 
 
-@role_required(CURATOR)
-def run_new(request):
-    """Run form: dataset version, base model and the settings as YAML (defaults pre-filled)."""
+def _run_form_initial(request) -> dict:
     defaults = run_services.run_user_config({})
     layers = request.GET.get("layers")
     if layers:
         defaults["lora"]["layers"] = [int(x) for x in layers.split(",") if x.strip().isdigit()]
-    ctx = {"versions": _versions(request.user), "base_models": selectors.base_model_list(),
-           "yaml": config_to_yaml(defaults), "base_model": BUNDLED_NAME,
-           "version_id": request.GET.get("version", "")}
+    initial = RunForm.initial_for(defaults)
+    if request.GET.get("version", "").isdigit():
+        initial["dataset_version"] = int(request.GET["version"])
+    return initial
+
+
+@role_required(CURATOR)
+def run_new(request):
+    """Run form: dataset version, base model, the main settings as fields and the rest as YAML."""
+    versions = _versions(request.user)
     if request.method == "POST":
-        ctx.update(yaml=request.POST.get("config", ""), base_model=request.POST.get("base_model", BUNDLED_NAME),
-                   version_id=request.POST.get("dataset_version", ""))
-        try:
-            version = _versions(request.user).get(pk=int(ctx["version_id"]))
-        except (ValueError, DatasetVersion.DoesNotExist):
-            ctx["error"] = "Pick a ready dataset version."
-            return render(request, "training/run_new.html", ctx, status=400)
-        try:
-            config = config_from_yaml(ctx["yaml"])
-            run = run_services.run_create(dataset_version=version, user=request.user,
-                                          base_model=ctx["base_model"].strip() or BUNDLED_NAME, config=config)
-        except (ConfigError, run_services.RunError) as exc:
-            ctx["error"] = str(exc)
-            return render(request, "training/run_new.html", ctx, status=400)
-        run_services.run_start(run=run, user=request.user)
-        return redirect("training:run_detail", pk=run.pk)
-    return render(request, "training/run_new.html", ctx)
+        form = RunForm(request.POST, versions=versions)
+        if form.is_valid():
+            try:
+                run = run_services.run_create(dataset_version=form.cleaned_data["dataset_version"], user=request.user,
+                                              base_model=form.cleaned_data["base_model"].strip() or BUNDLED_NAME,
+                                              config=form.cleaned_data["effective"])
+            except run_services.RunError as exc:
+                form.add_error("base_model" if "base model" in str(exc).lower() else None, str(exc))
+            else:
+                run_services.run_start(run=run, user=request.user)
+                return redirect("training:run_detail", pk=run.pk)
+        status = 400
+    else:
+        form = RunForm(initial=_run_form_initial(request), versions=versions)
+        status = 200
+    version_id = form["dataset_version"].value() or ""
+    return render(request, "training/run_new.html", {
+        "form": form, "version_id": version_id, "base_models": selectors.base_model_list(),
+        "preview": _config_preview(form) if request.method == "POST" else None}, status=status)
+
+
+def _config_preview(form: RunForm) -> dict:
+    """The effective settings as YAML, or the errors — what the form's live preview shows."""
+    form.is_valid()
+    errors = [f"{form.fields[k].label if k in form.fields else 'Settings'}: {' '.join(v)}"
+              for k, v in form.errors.items() if k not in ("dataset_version", "base_model")]
+    if errors or "effective" not in form.cleaned_data:
+        return {"errors": errors}
+    return {"yaml": config_to_yaml(form.cleaned_data["effective"])}
+
+
+@role_required(CURATOR)
+def run_new_preview(request):
+    """htmx: the effective config of the run form as it is filled in (fields over YAML), validated."""
+    data = request.GET.copy()
+    form = RunForm(data, versions=_versions(request.user))
+    return render(request, "training/_run_config_preview.html", {"preview": _config_preview(form)})
 
 
 @require_POST
@@ -89,24 +115,34 @@ def run_detail(request, pk: int):
         "adapter": Adapter.objects.filter(run=run).first()})
 
 
+def _last_per_step(events: list[dict]) -> list[dict]:
+    """One event per step — the last one logged. After a kill and a resume from an earlier checkpoint the
+    log holds the replayed steps twice; the replay is what the adapter comes from."""
+    by_step: dict[int, dict] = {}
+    for e in events:
+        by_step[e["step"]] = e
+    return [by_step[k] for k in sorted(by_step)]
+
+
 @role_required(CURATOR)
 def run_progress(request, pk: int):
     """What the live page polls: the JSON-lines log condensed for the chart, plus the run status."""
     run = _run_or_404(request, pk)
     events, _ = run_services.read_log(run.folder / "log.jsonl")
-    train = [e for e in events if e.get("event") == "train"]
-    last = train[-1] if train else {}
+    train_events = [e for e in events if e.get("event") == "train"]
+    last = train_events[-1] if train_events else {}
+    train = _last_per_step(train_events)
+    evals = _last_per_step([e for e in events if e.get("event") == "eval"])
     total = last.get("total_steps") or run.total_steps or next(
         (e["total_steps"] for e in events if e.get("event") == "start"), 0)
     return JsonResponse({
         "status": run.status, "active": run.is_active, "step": last.get("step", 0), "total_steps": total,
         "tokens_per_s": last.get("tokens_per_s"), "eta_s": last.get("eta_s"), "lr": last.get("lr"),
         "train": {"step": [e["step"] for e in train], "loss": [e["loss"] for e in train]},
-        "eval": {"step": [e["step"] for e in events if e.get("event") == "eval"],
-                 "loss": [e["loss"] for e in events if e.get("event") == "eval"]},
-        "eval_before": next((e for e in events if e.get("event") == "eval_before"), None),
-        "eval_after": next((e for e in events if e.get("event") == "eval_after"), None),
-        "warnings": [e["message"] for e in events if e.get("event") == "warning"],
+        "eval": {"step": [e["step"] for e in evals], "loss": [e["loss"] for e in evals]},
+        "eval_before": next((e for e in reversed(events) if e.get("event") == "eval_before"), None),
+        "eval_after": next((e for e in reversed(events) if e.get("event") == "eval_after"), None),
+        "warnings": list(dict.fromkeys(e["message"] for e in events if e.get("event") == "warning")),
         "error": run.error, "exit_code": run.exit_code, "log_tail": run.log_tail,
     })
 
@@ -187,8 +223,9 @@ def adapter_detail(request, pk: int):
         return redirect("training:adapter_detail", pk=adapter.pk)
     evals = list(adapter.human_evals.all()[:50])
     means = {k: round(sum(getattr(e, k) for e in evals) / len(evals), 2) for k in ("relevance", "accuracy", "fluency")} if evals else {}
+    feedback = list(adapter.feedback.select_related("sample", "created_by")[:50])
     return render(request, "training/adapter_detail.html", {"adapter": adapter, "evals": evals, "means": means,
-                                                             "scores": range(1, 6)})
+                                                             "scores": range(1, 6), "feedback": feedback})
 
 
 @require_POST
@@ -271,21 +308,35 @@ def playground_feedback(request):
     adapter = get_object_or_404(selectors.adapter_list(user=request.user), pk=request.POST.get("adapter"))
     try:
         convo = json.loads(request.POST.get("conversation") or "[]")
-        sample = run_services.feedback_record(adapter=adapter, messages=convo, reply=request.POST.get("reply", ""),
-                                              rating=request.POST.get("rating", ""),
-                                              correction=request.POST.get("correction", ""), user=request.user)
+        feedback = run_services.feedback_record(adapter=adapter, messages=convo, reply=request.POST.get("reply", ""),
+                                                rating=request.POST.get("rating", ""),
+                                                correction=request.POST.get("correction", ""), user=request.user)
     except (ValueError, run_services.RunError) as exc:
         messages.error(request, f"Feedback not saved: {exc}")
     else:
-        messages.success(request, f"Saved as candidate sample #{sample.pk} (origin feedback) in {adapter.collection.name}.")
+        if feedback.sample_id:
+            messages.success(request, f"Saved as candidate sample #{feedback.sample_id} (origin feedback) in "
+                                      f"{adapter.collection.name}.")
+        else:
+            messages.success(request, "Recorded as a negative example (not a training sample). Add a correction "
+                                      "to turn it into a candidate sample.")
     return redirect(f"{reverse('training:playground')}?adapter={adapter.pk}")
 
 
 # ------------------------------------------------------------------------------------------ compare
+COMPARE_METRICS = ("loss", "bleu", "rouge_l", "token_f1")
+
+
 @role_required(CURATOR)
 def run_compare(request):
-    """Runs of one collection side by side (different dataset versions included): did curation help?"""
+    """Runs of one collection side by side (different dataset versions included): did curation help?
+
+    Each run's own numbers come from its own version's held-out split; the common-set comparisons below
+    score every chosen adapter on the same samples, which is the fair answer."""
     from curation.models import Collection
+
+    from .models.runs import AdapterComparison
+    from .services.compare import COMPARE_GENERATE_DEFAULT, COMPARE_MAX_NEW_TOKENS
 
     collections = Collection.objects.filter(dataset_versions__runs__status=TrainingRun.Status.SUCCEEDED).distinct()
     name = request.GET.get("collection") or (collections[0].name if collections else "")
@@ -294,12 +345,70 @@ def run_compare(request):
     rows = []
     for r in runs:
         a, b = r.eval_after or {}, r.eval_before or {}
-        rows.append({"run": r, "label": f"#{r.pk} {r.dataset_version.name}", "before": b, "after": a})
+        rows.append({"run": r, "label": f"#{r.pk} {r.dataset_version.name}", "before": b, "after": a,
+                     "split": a.get("split") or b.get("split") or "validation"})
     chart = {"labels": [x["label"] for x in rows],
              "metrics": {m: {"before": [x["before"].get(m) for x in rows], "after": [x["after"].get(m) for x in rows]}
-                         for m in ("loss", "bleu", "rouge_l", "token_f1")}}
-    return render(request, "training/run_compare.html", {"collections": collections, "collection": name,
-                                                         "rows": rows, "chart": chart})
+                         for m in COMPARE_METRICS}}
+    collection = Collection.objects.filter(name=name).first()
+    adapters = list(selectors.adapter_list(user=request.user, collection=collection)
+                    .filter(status=Adapter.Status.READY).order_by("number")) if collection else []
+    versions = list(_versions(request.user).filter(collection=collection).order_by("-number")) if collection else []
+    comparisons = []
+    for c in (AdapterComparison.objects.filter(collection=collection).select_related("job")[:5] if collection else []):
+        entries = sorted(c.results.items(), key=lambda kv: (not kv[0].startswith("base:"), kv[0]))
+        comparisons.append({"c": c, "rows": [{"key": k, **v} for k, v in entries], "script_id": f"cmp-data-{c.pk}",
+                            "chart": {"labels": [v.get("label", k) for k, v in entries],
+                                      "metrics": {m: [v.get(m) for _, v in entries] for m in COMPARE_METRICS}}})
+    return render(request, "training/run_compare.html", {
+        "collections": collections, "collection": name, "rows": rows, "chart": chart, "adapters": adapters,
+        "versions": versions, "comparisons": comparisons, "generate_default": COMPARE_GENERATE_DEFAULT,
+        "max_new_tokens_default": COMPARE_MAX_NEW_TOKENS,
+        "differing_splits": len({x["run"].dataset_version_id for x in rows}) > 1})
+
+
+@require_POST
+@role_required(CURATOR)
+def comparison_create(request):
+    """Queue the common-set scoring job for the chosen adapters."""
+    from curation.models import Collection
+
+    from .services.compare import comparison_start
+
+    collection = get_object_or_404(Collection, name=request.POST.get("collection", ""))
+    back = f"{reverse('training:run_compare')}?collection={collection.name}"
+    try:
+        ids = [int(x) for x in request.POST.getlist("adapters")]
+        generate = int(request.POST.get("generate_samples") or 0)
+        max_new = int(request.POST.get("max_new_tokens") or 0)
+    except ValueError:
+        messages.error(request, "Adapters, answers to generate and max new tokens must be whole numbers.")
+        return redirect(back)
+    adapters = list(selectors.adapter_list(user=request.user, collection=collection).filter(pk__in=ids))
+    source = request.POST.get("source", "")
+    version, split, upload = None, "test", None
+    if source == "upload":
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a messages JSONL file to upload, or pick a dataset version's split.")
+            return redirect(back)
+    else:
+        vid, _, split = source.partition(":")
+        version = _versions(request.user).filter(pk=int(vid) if vid.isdigit() else -1,
+                                                  collection=collection).first()
+        if version is None:
+            messages.error(request, "Pick the evaluation set: a dataset version's split of this collection, or a file.")
+            return redirect(back)
+    try:
+        comparison = comparison_start(collection=collection, adapters=adapters, dataset_version=version, split=split,
+                                      upload=upload, generate_samples=generate, max_new_tokens=max_new,
+                                      user=request.user)
+    except run_services.RunError as exc:
+        messages.error(request, f"Not scored: {exc}")
+        return redirect(back)
+    messages.success(request, f"Scoring {len(adapters)} adapter(s) on {comparison.source}; the table appears "
+                              "below when the job is done.")
+    return redirect(back)
 
 
 # ---------------------------------------------------------------------------------- layer importance

@@ -1,5 +1,5 @@
 """Training models: runs (one trainer subprocess each), adapters (versioned registry), human evaluations,
-layer-importance reports."""
+layer-importance reports, playground feedback and common-set adapter comparisons."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,8 @@ from django.db import models
 
 from refinery.models import AuditedModel
 
-__all__ = ["TrainingRun", "Adapter", "HumanEvaluation", "LayerImportance"]
+__all__ = ["TrainingRun", "Adapter", "HumanEvaluation", "LayerImportance", "PlaygroundFeedback",
+           "AdapterComparison"]
 
 
 class TrainingRun(AuditedModel):
@@ -131,3 +132,55 @@ class LayerImportance(AuditedModel):
 
     class Meta:
         ordering = ["-id"]
+
+
+class PlaygroundFeedback(AuditedModel):
+    """One thumbs up/down on an adapter's playground answer.
+
+    A thumbs-up, or any rating with a correction, also creates a candidate Sample (origin feedback) whose
+    answer is the approved reply or the correction. A thumbs-down without a correction is kept here only,
+    as a negative example (``sample`` empty): the rejected reply never becomes a training target."""
+
+    class Rating(models.TextChoices):
+        UP = "up", "Thumbs up"
+        DOWN = "down", "Thumbs down"
+
+    adapter = models.ForeignKey(Adapter, on_delete=models.CASCADE, related_name="feedback")
+    messages = models.JSONField(help_text="The conversation up to and including the user's message.")
+    reply = models.TextField(help_text="What the adapter answered.")
+    rating = models.CharField(max_length=8, choices=Rating.choices)
+    correction = models.TextField(blank=True)
+    sample = models.ForeignKey("curation.Sample", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+", help_text="The candidate sample it created (none for a bare thumbs-down).")
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def is_negative(self) -> bool:
+        return self.sample_id is None
+
+
+class AdapterComparison(AuditedModel):
+    """Several adapters of one collection scored on one common evaluation set (a job), so their numbers
+    can be compared: the test split of one chosen dataset version, or an uploaded messages JSONL file."""
+
+    collection = models.ForeignKey("curation.Collection", on_delete=models.CASCADE, related_name="adapter_comparisons")
+    adapter_ids = models.JSONField(default=list)
+    dataset_version = models.ForeignKey("training.DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    split = models.CharField(max_length=16, blank=True)
+    path = models.CharField(max_length=500, help_text="The evaluation file, relative to REFINERY_DATA_DIR.")
+    source = models.CharField(max_length=300, help_text="What the set is, for people.")
+    n_samples = models.PositiveIntegerField(default=0)
+    generate_samples = models.PositiveIntegerField(default=16)
+    max_new_tokens = models.PositiveIntegerField(default=64)
+    results = models.JSONField(default=dict, blank=True, help_text="'base:<name>' or adapter id → metrics.")
+    job = models.ForeignKey("refinery.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def file(self) -> Path:
+        return Path(settings.DATA_DIR) / self.path

@@ -35,15 +35,73 @@ def test_curator_pages_render(curator_client, version):
     assert b"- 3" in r.content and b"- 5" in r.content  # layer suggestion applied to the YAML
 
 
+def _form(version, **over) -> dict:
+    """The run form as the page pre-fills it, for ``version``, with some fields changed."""
+    from training.forms_runs import RunForm
+
+    data = {**RunForm.initial_for(svc.run_user_config({})), "dataset_version": version.pk}
+    data.update(over)
+    if data.get("packing") is True:
+        data["packing"] = "on"
+    elif data.get("packing") is False:
+        data.pop("packing")
+    return data
+
+
 @pytest.mark.django_db
-def test_run_form_rejects_bad_settings_with_the_field_name(curator_client, version):
-    r = curator_client.post(reverse("training:run_new"), {"dataset_version": version.pk, "base_model": "smollm2-135m-instruct",
-                                                          "config": "lora:\n  r: 0\n"})
-    assert r.status_code == 400 and b"lora.r: must be" in r.content
-    r = curator_client.post(reverse("training:run_new"), {"dataset_version": version.pk, "base_model": "no-such-model",
-                                                          "config": "max_steps: 2\n"})
+def test_run_form_fields_override_yaml_and_errors_name_the_field(curator_client, version):
+    url = reverse("training:run_new")
+    page = curator_client.get(url + f"?version={version.pk}").content.decode()
+    for name in ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "learning_rate", "epochs",
+                 "max_steps", "batch_size", "grad_accum", "max_seq_len", "packing", "seed", "method"):
+        assert f'name="{name}"' in page, name
+    assert 'value="16"' in page and 'value="q_proj, v_proj"' in page  # the defaults, as field values
+    assert "lora_r" not in page.split('name="config"')[1].split("</textarea>")[0]  # YAML holds only the rest
+    assert "label_smoothing: 0.0" in page
+
+    # a field's own range check, shown on that field
+    r = curator_client.post(url, _form(version, lora_r=0))
+    assert r.status_code == 400
+    html = r.content.decode()
+    assert "LoRA r: Ensure this value is greater than or equal to 1." in html
+    # cross-field rules from the trainer's config check land on the field they are about
+    r = curator_client.post(url, _form(version, method="qlora"))
+    assert r.status_code == 400 and "Method: method qlora needs" in r.content.decode()
+    r = curator_client.post(url, _form(version, max_steps=0, epochs=0))
+    assert r.status_code == 400 and "Max steps: epochs or max_steps must be &gt; 0" in r.content.decode()
+    # YAML errors land on the YAML box
+    r = curator_client.post(url, _form(version, config="lora_rank: 4\n"))
+    assert r.status_code == 400 and "Other settings (YAML): Unknown setting(s): lora_rank" in r.content.decode()
+    r = curator_client.post(url, _form(version, config="lora: [1, 2\n"))
+    assert r.status_code == 400 and "Other settings (YAML): YAML:" in r.content.decode()
+    r = curator_client.post(url, _form(version, base_model="no-such-model"))
     assert r.status_code == 400 and b"Unknown base model" in r.content
+    r = curator_client.post(url, _form(version, dataset_version=""))
+    assert r.status_code == 400 and b"Pick a ready dataset version." in r.content
     assert not TrainingRun.objects.exists()
+
+    # valid: fields win over the same keys in the YAML, the YAML supplies the rest
+    r = curator_client.post(url, _form(version, lora_r=8, lora_target_modules="all-linear", learning_rate=3e-4,
+                                       max_steps=7, packing=False, seed=5,
+                                       config="label_smoothing: 0.1\nlora:\n  r: 64\n  layers: [0, 2]\n"))
+    run = TrainingRun.objects.get()
+    assert r.status_code == 302 and r["Location"] == reverse("training:run_detail", args=[run.pk])
+    c = run.config
+    assert (c["lora"]["r"], c["lora"]["target_modules"], c["lora"]["layers"]) == (8, "all-linear", [0, 2])
+    assert (c["learning_rate"], c["max_steps"], c["packing"], c["seed"], c["label_smoothing"]) == (3e-4, 7, False, 5, 0.1)
+    written = json.loads((run.folder / "config.json").read_text())
+    assert written["lora"]["r"] == 8 and written["label_smoothing"] == 0.1
+
+
+@pytest.mark.django_db
+def test_run_form_live_preview_shows_the_effective_settings(curator_client, version):
+    url = reverse("training:run_new_preview")
+    html = curator_client.get(url, _form(version, lora_r=4, config="lora:\n  r: 64\nweight_decay: 0.2\n")).content.decode()
+    assert 'id="config-effective"' in html and "r: 4" in html and "weight_decay: 0.2" in html and "r: 64" not in html
+    html = curator_client.get(url, _form(version, dataset_version="", lora_dropout=1.5)).content.decode()
+    assert 'id="config-errors"' in html and "LoRA dropout: Ensure this value is less than or equal to 0.99." in html
+    html = curator_client.get(url, _form(version, config="scheduler: wavy\n")).content.decode()
+    assert "scheduler: one of cosine, linear, constant" in html
 
 
 @pytest.mark.django_db
