@@ -1,30 +1,49 @@
-"""Benchmark: stream-export 1M samples to every format with bounded memory, beside a Hugging Face datasets peer.
+"""Benchmark: dataset export — the CLI's whole path from database rows, and the streaming writers at 1M.
 
-    .venv/bin/python bench/export.py [--n 1000000] [--peer-n 100000]
+    .venv/bin/python bench/export.py                          # both parts (defaults below)
+    .venv/bin/python bench/export.py --db-scales 10000,30000,100000 --n 1000000 --peer-n 100000
+    .venv/bin/python bench/export.py --skip-streaming         # only the CLI path
+    .venv/bin/python bench/export.py --skip-db                # only the streaming writers
 
-Refinery's writers read the canonical messages JSONL (a DatasetVersion's data/<split>.jsonl) record by record and
-write alpaca / sharegpt / messages JSONL and parquet. The peer does the same conversion the usual way with
-`datasets` (load_dataset("json") → map → to_json / to_parquet) on a subset; ratios compare records per second and
-peak memory growth. Peak RSS is read after a small warm-up run and after the full run: a streaming export keeps it flat.
+Part 1, the CLI path (``manage.py export_dataset --format hf``, called as a command): a fresh SQLite database
+holds N synthetic zh/en samples (with exact copies, near-copies, augmented children, a source file); the
+command creates a version — selection from the rows, tokenising, grouping (parent, content hash, MinHash
+near-duplicates), splits, decontamination, canonical JSONL + alpaca + sharegpt + parquet + lineage + card +
+manifest — then writes the hf export (parquet + ``save_to_disk``); then the messages, alpaca and sharegpt
+exports are written from the version. Each scale runs in its own process, so its peak RSS is its own; the
+growth over the RSS after imports, divided by N, is the per-sample memory of version creation (it holds
+every selected sample in memory: it is linear in N, not bounded). Stage times come from the job's stages.
+
+Part 2, the streaming writers: read the canonical messages JSONL (a DatasetVersion's data/<split>.jsonl)
+record by record and write alpaca / sharegpt / messages JSONL and parquet, beside a Hugging Face datasets
+peer doing the same conversion (load_dataset("json") → map → to_json / to_parquet) on a subset. Peak RSS is
+read after a small warm-up run and after the full run: a streaming export keeps it flat.
+
+The bar: 60 s — for every streaming writer at ``--n`` and for the whole CLI path at the largest ``--db-scales``.
+Exits 1 when one is over it.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from training.export import alpaca, hf, messages, sharegpt  # noqa: E402
 from training.export.base import iter_jsonl, write_jsonl_atomic  # noqa: E402
 
 WRITERS = {"messages": messages, "alpaca": alpaca, "sharegpt": sharegpt}
+BAR_SECONDS = 60.0
 
 
 def peak_rss_mb() -> float:
@@ -84,12 +103,207 @@ def peer_export(src: Path, out: Path, cache: Path) -> dict[str, float]:
     return times
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--peer-n", type=int, default=100_000)
-    args = ap.parse_args()
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# ================================================================================ part 1: the CLI path
+ZH_CHARS = "患者应按时服药并定期复查血压如有不适请及时就医信用卡账单退款物流快递地址客服订单支付密码账户余额利息贷款保险理赔"
+EN_WORDS = ("the patient should take medicine on time and check blood pressure regularly refund card order "
+            "delivery address payment password account balance interest loan insurance claim support").split()
+
+
+def db_rows(n: int, seed: int = 7):
+    """Synthetic samples: 45 % zh / 45 % en originals, 4 % exact copies, 3 % near-copies (one token changed),
+    8 % augmented children of earlier originals (the last two are rows with a ``parent``)."""
+    rnd = random.Random(seed)
+    made: list[list[dict]] = []
+    for i in range(n):
+        roll = rnd.random()
+        if made and roll < 0.04:
+            yield {"messages": rnd.choice(made[-2000:]), "origin": "ingested"}
+            continue
+        if made and roll < 0.07:
+            m = rnd.choice(made[-2000:])
+            user = m[1]["content"]
+            pos = rnd.randrange(len(user))
+            yield {"messages": [m[0], {"role": "user", "content": user[:pos] + "药" + user[pos + 1:]}, m[2]],
+                   "origin": "ingested"}
+            continue
+        if made and roll < 0.15:
+            m = rnd.choice(made[-2000:])
+            yield {"messages": [m[0], {"role": "user", "content": m[1]["content"] + " 请简要回答。"}, m[2]],
+                   "origin": "augmented", "_parent": m}
+            continue
+        if rnd.random() < 0.5:
+            q = "".join(rnd.choice(ZH_CHARS) for _ in range(rnd.randint(20, 60)))
+            a = "".join(rnd.choice(ZH_CHARS) for _ in range(rnd.randint(40, 160)))
+            lang = "zh"
+        else:
+            q = " ".join(rnd.choice(EN_WORDS) for _ in range(rnd.randint(8, 30)))
+            a = " ".join(rnd.choice(EN_WORDS) for _ in range(rnd.randint(20, 80)))
+            lang = "en"
+        msgs = [{"role": "system", "content": "You are a careful assistant."},
+                {"role": "user", "content": f"{q} #{i}"}, {"role": "assistant", "content": a}]
+        made.append(msgs)
+        yield {"messages": msgs, "origin": "ingested", "language": lang}
+
+
+def populate(collection_name: str, n: int) -> None:
+    """Insert ``n`` rows into a new collection: originals and copies first, then augmented children (which
+    need their parent's id), in bulk."""
+    import hashlib
+
+    from curation.models import Collection, Sample, SourceFile
+
+    col = Collection.objects.create(name=collection_name, title=collection_name)
+    sf = SourceFile.objects.create(collection=col, name="bench.jsonl", sha256="0" * 64, size=1, format="jsonl",
+                                   stored_path="uploads/00/bench.jsonl")
+
+    def sample(i: int, row: dict, parent_id: int | None = None) -> Sample:
+        msgs = row["messages"]
+        return Sample(collection=col, messages=msgs, origin=row["origin"], language=row.get("language", ""),
+                      domain="bench", source_file=sf, record_index=i, parent_id=parent_id,
+                      method="bench-augment" if parent_id else "",
+                      content_hash=hashlib.sha256(json.dumps(msgs, ensure_ascii=False, sort_keys=True).encode()).hexdigest())
+
+    rows = list(enumerate(db_rows(n)))
+    originals = [(i, r) for i, r in rows if "_parent" not in r]
+    objs = Sample.objects.bulk_create([sample(i, r) for i, r in originals], batch_size=5000)
+    id_of = {id(r["messages"]): o.pk for (i, r), o in zip(originals, objs) if r["origin"] == "ingested"}
+    Sample.objects.bulk_create([sample(i, r, id_of[id(r["_parent"])]) for i, r in rows if "_parent" in r],
+                               batch_size=5000)
+
+
+def db_populate(n: int) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    t = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    t_migrate = time.perf_counter() - t
+    t = time.perf_counter()
+    populate("bench", n)
+    return {"migrate_s": t_migrate, "populate_s": time.perf_counter() - t}
+
+
+def db_worker(n: int, out_dir: Path) -> dict:
+    """In a fresh process with its own SQLite database: populate, then run the CLI and time it."""
+    import django
+
+    django.setup()
+    import datasets  # noqa: F401 — imported before the baseline, like every other library the path loads
+    from django.core.management import call_command
+
+    import training.services.datasets as svc
+    from refinery.jobs import JobContext
+
+    rss_base = peak_rss_mb()
+
+    events: list[tuple[float, str]] = []
+    orig_progress = JobContext.progress
+
+    def progress(self, done, total=None, *, stage=None, force=False):
+        if stage is not None and stage != self.job.stage:
+            events.append((time.perf_counter(), time.process_time(), stage))
+        return orig_progress(self, done, total, stage=stage, force=force)
+
+    JobContext.progress = progress
+    orig_export = svc.dataset_version_export
+
+    def export(**kw):
+        events.append((time.perf_counter(), time.process_time(), f"Export {kw['fmt']} (parquet + save_to_disk + card)"))
+        return orig_export(**kw)
+
+    svc.dataset_version_export = export
+    orig_create = svc.dataset_version_create
+
+    def create(**kw):
+        version = orig_create(**kw)
+        events.append((time.perf_counter(), time.process_time(), "Job end (result; its URL reverse imports every view once)"))
+        return version
+
+    svc.dataset_version_create = create
+    t0, c0 = time.perf_counter(), time.process_time()
+    call_command("export_dataset", "--collection", "bench", "--format", "hf", "--out", str(out_dir / "hf"), verbosity=0)
+    t_cli, c_cli = time.perf_counter() - t0, time.process_time() - c0
+    events.append((time.perf_counter(), time.process_time(), "end"))
+    svc.dataset_version_export = orig_export
+    svc.dataset_version_create = orig_create
+    JobContext.progress = orig_progress
+    stages: dict[str, list[float]] = {"(before the first stage: job record, spec)":
+                                      [events[0][0] - t0, events[0][1] - c0] if events else [0.0, 0.0]}
+    for (ts, cs, stage), (nts, ncs, _) in zip(events, events[1:]):
+        key = "Writing splits" if stage.startswith("Writing ") and stage != "Writing formats" else stage
+        wall_cpu = stages.setdefault(key, [0.0, 0.0])
+        wall_cpu[0] += nts - ts
+        wall_cpu[1] += ncs - cs
+    rss_cli = peak_rss_mb()
+
+    from training.models import DatasetVersion
+
+    version = DatasetVersion.objects.get(collection__name="bench")
+    others = {}
+    for fmt in ("messages", "alpaca", "sharegpt"):
+        t = time.perf_counter()
+        svc.dataset_version_export(version=version, fmt=fmt, out_dir=out_dir / fmt)
+        others[fmt] = time.perf_counter() - t
+    return {"n": n, "cli_s": t_cli, "cli_cpu_s": c_cli, "load": os.getloadavg()[0], "stages": stages, "exports_s": others,
+            "rss_base_mb": rss_base, "rss_cli_mb": rss_cli, "rss_end_mb": peak_rss_mb(),
+            "written": version.n_total, "splits": [version.n_train, version.n_validation, version.n_test],
+            "manifest_excluded": version.manifest["counts"]["excluded"],
+            "groups": version.manifest["splits"]["groups"],
+            "near_duplicate_pairs": version.manifest["splits"]["near_duplicate_pairs"]}
+
+
+def run_db_part(scales: list[int]) -> bool:
+    """Each scale in its own process (own database, own peak RSS). True when within the bar."""
+    results = []
+    for n in scales:
+        tmp = Path(tempfile.mkdtemp(prefix=f"bench-export-db-{n}-"))
+        try:
+            env = {**os.environ, "DJANGO_SETTINGS_MODULE": "refinery.settings", "REFINERY_DATA_DIR": str(tmp / "data"),
+                   "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}", "HF_DATASETS_OFFLINE": "1"}
+            result = {}
+            for flag in ("--db-populate", "--db-worker"):  # separate processes: inserting does not count in the RSS
+                proc = subprocess.run([sys.executable, __file__, flag, str(n), "--out", str(tmp / "out")],
+                                      env=env, cwd=ROOT, capture_output=True, text=True)
+                if proc.returncode:
+                    print(proc.stdout[-3000:], proc.stderr[-6000:], sep="\n")
+                    raise SystemExit(f"{flag} for {n:,} samples failed (exit {proc.returncode})")
+                result.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+            results.append(result)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("CLI path: manage.py export_dataset --format hf on SQLite (version creation + hf export), "
+          "then the other exports")
+    for r in results:
+        n = r["n"]
+        growth = r["rss_cli_mb"] - r["rss_base_mb"]
+        print(f"\n  {n:,} samples ({r['populate_s']:.1f}s to insert, not counted): export_dataset {r['cli_s']:.1f}s wall "
+              f"({n / r['cli_s']:,.0f} samples/s)  {'OK' if r['cli_s'] < BAR_SECONDS else 'OVER 60s'}; "
+              f"written {r['written']:,} (train/val/test {'/'.join(map(str, r['splits']))}), {r['groups']:,} groups, "
+              f"{r['near_duplicate_pairs']:,} duplicate links; excluded {r['manifest_excluded']}")
+        print(f"    {'stage':<58} {'wall':>7} {'CPU':>7}   (load average {r['load']:.1f} on {os.cpu_count()} cores)")
+        for stage, (wall, cpu) in r["stages"].items():
+            print(f"    {stage:<58} {wall:6.2f}s {cpu:6.2f}s")
+        print(f"    {'total':<58} {r['cli_s']:6.2f}s {r['cli_cpu_s']:6.2f}s")
+        print("    then, from the version: " + ", ".join(f"{f} {s:.1f}s" for f, s in r["exports_s"].items()))
+        print(f"    peak RSS {r['rss_cli_mb']:.0f} MB (after imports {r['rss_base_mb']:.0f} MB: growth {growth:+.0f} MB); "
+              f"the other exports after it: {r['rss_end_mb']:.0f} MB")
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        t_ratio = b["cli_s"] / a["cli_s"]
+        m_a, m_b = a["rss_cli_mb"] - a["rss_base_mb"], b["rss_cli_mb"] - b["rss_base_mb"]
+        per_sample_kb = (m_b - m_a) * 1024 / (b["n"] - a["n"])
+        per_sample_s = (b["cli_s"] - a["cli_s"]) / (b["n"] - a["n"])
+        print(f"\n  scaling {a['n']:,} → {b['n']:,} ({b['n'] / a['n']:.0f}x samples): time {t_ratio:.1f}x, RSS growth "
+              f"{m_b / max(m_a, 1):.1f}x; marginal cost {per_sample_s * 1e6:.0f} µs and {per_sample_kb:.1f} KB per "
+              f"sample → 1M samples ≈ {b['cli_s'] + per_sample_s * (1e6 - b['n']):.0f}s and "
+              f"≈ {(m_b + per_sample_kb * (1e6 - b['n']) / 1024) / 1024:.1f} GB over the baseline")
+    return results[-1]["cli_s"] < BAR_SECONDS
+
+
+# ================================================================================ part 2: streaming writers
+def run_streaming_part(n: int, peer_n: int) -> bool:
     tmp = Path(tempfile.mkdtemp(prefix="bench-export-"))
     try:
         # warm-up: a small run fixes the baseline RSS (imports, buffers)
@@ -100,37 +314,66 @@ def main() -> None:
 
         src = tmp / "canonical.jsonl"
         t = time.perf_counter()
-        write_jsonl_atomic(src, synthetic(args.n))
+        write_jsonl_atomic(src, synthetic(n))
         t_canonical = time.perf_counter() - t
         cpu: dict[str, float] = {}
         times = refinery_export(src, tmp / "refinery", cpu)
         rss_full = peak_rss_mb()
         size_mb = src.stat().st_size / 1e6
-        print(f"refinery: {args.n:,} samples, canonical {size_mb:.0f} MB written in {t_canonical:.1f}s")
+        print(f"\nstreaming writers: {n:,} samples, canonical {size_mb:.0f} MB written in {t_canonical:.1f}s")
         for fmt, s in times.items():
-            print(f"  {fmt:<9} {s:6.1f}s wall ({cpu[fmt]:5.1f}s CPU)  {args.n / s:>10,.0f} samples/s  "
-                  f"{'OK' if s < 60 else 'OVER 60s'}")
+            print(f"  {fmt:<9} {s:6.1f}s wall ({cpu[fmt]:5.1f}s CPU)  {n / s:>10,.0f} samples/s  "
+                  f"{'OK' if s < BAR_SECONDS else 'OVER 60s'}")
         print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print(f"  peak RSS: {rss_base:.0f} MB after a 20k warm-up, {rss_full:.0f} MB after {args.n:,} "
+        print(f"  peak RSS: {rss_base:.0f} MB after a 20k warm-up, {rss_full:.0f} MB after {n:,} "
               f"(growth {rss_full - rss_base:+.0f} MB)")
 
         peer_src = tmp / "peer.jsonl"
         with open(src, "rb") as fin, open(peer_src, "wb") as fout:
             for i, line in enumerate(fin):
-                if i >= args.peer_n:
+                if i >= peer_n:
                     break
                 fout.write(line)
         ours_small = refinery_export(peer_src, tmp / "refinery-peer-size")
         before = peak_rss_mb()
         peer = peer_export(peer_src, tmp / "peer", tmp / "peer-cache")
         after = peak_rss_mb()
-        print(f"\npeer (datasets load_dataset/map/to_json) vs refinery on the same {args.peer_n:,} samples:")
+        print(f"\npeer (datasets load_dataset/map/to_json) vs refinery on the same {peer_n:,} samples:")
         for fmt in times:
             print(f"  {fmt:<9} refinery {ours_small[fmt]:6.2f}s  peer {peer[fmt]:6.2f}s  "
                   f"speed ratio refinery/peer {peer[fmt] / ours_small[fmt]:.2f}x")
         print(f"  peer peak RSS growth: {after - before:+.0f} MB")
+        return all(s < BAR_SECONDS for s in times.values())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1_000_000, help="samples for the streaming writers")
+    ap.add_argument("--peer-n", type=int, default=100_000)
+    ap.add_argument("--db-scales", default="10000,30000,100000", help="sample counts for the CLI path")
+    ap.add_argument("--skip-db", action="store_true")
+    ap.add_argument("--skip-streaming", action="store_true")
+    ap.add_argument("--db-populate", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--db-worker", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    if args.db_populate:
+        print(json.dumps(db_populate(args.db_populate)))
+        return
+    if args.db_worker:
+        print(json.dumps(db_worker(args.db_worker, Path(args.out))))
+        return
+    ok = True
+    if not args.skip_db:
+        ok &= run_db_part([int(x) for x in args.db_scales.split(",") if x.strip()])
+    if not args.skip_streaming:
+        ok &= run_streaming_part(args.n, args.peer_n)
+    if not ok:
+        print(f"\nFAILED: over the {BAR_SECONDS:.0f} s bar")
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -61,3 +61,32 @@ class HeldOutIndex:
             return 0.0, None
         total = sum(hits.values())
         return total / (total + len(grams)), max(hits, key=lambda s: (hits[s], s))
+
+    def overlaps(self, texts: list[str | np.ndarray]) -> list[tuple[float, str | None]]:
+        """``overlap`` of many texts at once: one sorted search per source for the whole batch."""
+        grams = [ngram_hashes(t, self.n) for t in texts]
+        lengths = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(grams))
+        if not len(grams) or not lengths.sum():
+            return [(0.0, None)] * len(grams)
+        flat = np.concatenate(grams)
+        owner = np.repeat(np.arange(len(grams)), lengths)
+        order = np.argsort(flat)  # sorted queries walk the held-out array in order: ~5x faster than random ones
+        flat, owner = flat[order], owner[order]
+        open_ = np.ones(len(flat), dtype=bool)  # grams not yet counted for an earlier source
+        hits: dict[str, np.ndarray] = {}
+        for src, held in self._index().items():
+            if not len(held):
+                continue
+            pos = np.minimum(np.searchsorted(held, flat), len(held) - 1)
+            found = (held[pos] == flat) & open_
+            if found.any():
+                hits[src] = np.bincount(owner[found], minlength=len(grams))
+                open_ &= ~found
+        out: list[tuple[float, str | None]] = []
+        for i, n in enumerate(lengths.tolist()):
+            counts = {src: int(h[i]) for src, h in hits.items() if h[i]}
+            if not counts:
+                out.append((0.0, None))
+                continue
+            out.append((sum(counts.values()) / n, max(counts, key=lambda s: (counts[s], s))))
+        return out

@@ -62,31 +62,37 @@ def token_hashes(text: str) -> np.ndarray:
     cache = _TOKEN_CACHE
     if len(cache) > _TOKEN_CACHE_MAX:
         cache.clear()
-    out = []
-    for tok in tokens(text):
-        h = cache.get(tok)
-        if h is None:
-            h = cache[tok] = xxhash.xxh64_intdigest(tok.encode())
-        out.append(h)
+    toks = tokens(text)
+    out = list(map(cache.get, toks))
+    if None in out:
+        for i, h in enumerate(out):
+            if h is None:
+                out[i] = cache[toks[i]] = xxhash.xxh64_intdigest(toks[i].encode())
     return np.array(out, dtype=np.uint64)
 
 
-def gram_hashes(th: np.ndarray, n: int) -> np.ndarray:
-    """Unique hashes of the token n-grams (a text shorter than n is one gram), vectorised with numpy."""
+def _rolling(th: np.ndarray, n: int) -> np.ndarray:
+    """Hashes of every token n-gram, in order, repeats kept (a text shorter than n is one gram)."""
     if len(th) == 0:
         return th
     if len(th) < n:
         n = len(th)
     width = len(th) - n + 1
     acc = th[:width].copy()
-    with np.errstate(over="ignore"):
-        for j in range(1, n):
-            acc = acc * _GRAM_MUL + th[j:j + width]  # wrap-around polynomial rolling hash
-        acc ^= acc >> np.uint64(29)
-    return np.unique(acc)
+    for j in range(1, n):  # wrap-around polynomial rolling hash (uint64 arrays wrap silently)
+        acc *= _GRAM_MUL
+        acc += th[j:j + width]
+    acc ^= acc >> np.uint64(29)
+    return acc
+
+
+def gram_hashes(th: np.ndarray, n: int) -> np.ndarray:
+    """Unique hashes of the token n-grams (a text shorter than n is one gram), vectorised with numpy."""
+    return np.unique(_rolling(th, n)) if len(th) else th
 
 
 SHINGLE = 3  # tokens per shingle for near-duplicate detection
+SIGNATURE_BATCH = 512  # texts per vectorised MinHash batch (≈ 512 × 150 shingles × 64 × 8 B ≈ 40 MB at most)
 
 
 def shingle_hashes(th: np.ndarray) -> np.ndarray:
@@ -105,40 +111,46 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class MinHasher:
-    """MinHash over token 3-shingles with LSH banding; vectorised with numpy."""
+    """MinHash over token 3-shingles with LSH banding, vectorised with numpy over batches of texts.
+
+    Permutation k of a shingle hash x is ``(a_k * x + b_k) >> 32`` with wrap-around 64-bit arithmetic
+    (multiply-shift hashing: no modulo, so a batch of texts costs a few array operations).
+    """
 
     def __init__(self, *, num_perm: int = 64, bands: int = 16, seed: int = 1) -> None:
         rng = np.random.default_rng(seed)
-        self.a = rng.integers(1, (1 << 61) - 1, size=num_perm, dtype=np.uint64)
-        self.b = rng.integers(0, (1 << 61) - 1, size=num_perm, dtype=np.uint64)
+        self.a = rng.integers(1, 1 << 63, size=num_perm, dtype=np.uint64) | np.uint64(1)  # odd multipliers
+        self.b = rng.integers(0, 1 << 63, size=num_perm, dtype=np.uint64)
         self.bands = bands
         self.rows = num_perm // bands
 
     def signature(self, text: str | np.ndarray) -> np.ndarray | None:
         """MinHash signature of a text (or its token hashes); None below 3 tokens (no shingle)."""
         th = token_hashes(text) if isinstance(text, str) else text
-        sh = shingle_hashes(th)
-        return self.signature_of(sh) if len(sh) else None
+        if len(th) < SHINGLE:
+            return None
+        return self.signatures([_rolling(th, SHINGLE)])[0]
 
-    def signature_of(self, shingles: np.ndarray) -> np.ndarray:
-        sh = shingles & np.uint64(0x1FFFFFFFFFFFFFFF)
-        # (a*x + b) mod p with wrap-around multiplication is a fine universal-ish hash for bucketing.
-        with np.errstate(over="ignore"):
-            vals = (np.outer(sh, self.a) + self.b) % _MERSENNE
-        return vals.min(axis=0)
+    def signatures(self, shingle_lists: list[np.ndarray]) -> np.ndarray:
+        """(texts × num_perm) signatures of non-empty shingle hash arrays (repeats allowed)."""
+        lengths = np.fromiter((len(x) for x in shingle_lists), dtype=np.int64, count=len(shingle_lists))
+        flat = np.concatenate(shingle_lists)
+        vals = self.a[:, None] * flat  # (num_perm × shingles): each row contiguous, reduced along it
+        vals += self.b[:, None]
+        vals >>= np.uint64(32)
+        starts = np.zeros(len(lengths), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        return np.minimum.reduceat(vals, starts, axis=1).T
 
-    def band_hashes(self, sig: np.ndarray) -> np.ndarray:
-        """One 64-bit hash per band (its ``rows`` signature values combined): equal hash = same LSH bucket."""
-        rows = sig[:self.bands * self.rows].reshape(self.bands, self.rows)
-        acc = rows[:, 0].copy()
-        with np.errstate(over="ignore"):
-            for j in range(1, self.rows):
-                acc = acc * _GRAM_MUL + rows[:, j]
+    def band_hashes(self, sigs: np.ndarray) -> np.ndarray:
+        """One 64-bit hash per band (its ``rows`` values combined) for a signature or a (texts × num_perm)
+        batch: equal hash = same LSH bucket."""
+        shaped = sigs.reshape(*sigs.shape[:-1], self.bands, self.rows)
+        acc = shaped[..., 0].copy()
+        for j in range(1, self.rows):
+            acc *= _GRAM_MUL
+            acc += shaped[..., j]
         return acc
-
-    def band_keys(self, sig: np.ndarray) -> list[bytes]:
-        r = self.rows
-        return [bytes([i]) + sig[i * r:(i + 1) * r].tobytes() for i in range(self.bands)]
 
 
 def near_duplicate_pairs(items: Iterable[tuple[Hashable, str | np.ndarray]], *,
@@ -160,7 +172,8 @@ def near_duplicate_pairs(items: Iterable[tuple[Hashable, str | np.ndarray]], *,
     mh = MinHasher()
     keys: list[Hashable] = []          # index → key, for texts with shingles
     ths: list[np.ndarray] = []         # index → token hashes (references)
-    bands: list[np.ndarray] = []
+    bands: list[np.ndarray] = []       # (batch × bands) band hashes
+    batch: list[np.ndarray] = []
     first_with: dict[int, Hashable] = {}
     pairs: list[tuple[Hashable, Hashable]] = []
     for key, text in items:
@@ -173,13 +186,17 @@ def near_duplicate_pairs(items: Iterable[tuple[Hashable, str | np.ndarray]], *,
             pairs.append((first, key))
             continue
         first_with[digest] = key
-        sh = shingle_hashes(th)
-        if not len(sh):
+        if len(th) < SHINGLE:
             continue  # shorter than a shingle: exact grouping only
         keys.append(key)
         ths.append(th)
-        bands.append(mh.band_hashes(mh.signature_of(sh)))
-    del first_with
+        batch.append(_rolling(th, SHINGLE))
+        if len(batch) >= SIGNATURE_BATCH:
+            bands.append(mh.band_hashes(mh.signatures(batch)))
+            batch = []
+    if batch:
+        bands.append(mh.band_hashes(mh.signatures(batch)))
+    del first_with, batch
     if len(keys) < 2:
         return pairs
     table = np.vstack(bands)

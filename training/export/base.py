@@ -35,9 +35,13 @@ def iter_jsonl(path: Path) -> Iterator[Record]:
             if not line:
                 continue
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExportError(f"{path.name} line {lineno}: not valid JSON ({exc.msg})") from exc
+                rec = ujson.loads(line)  # ~2x json.loads; the error message comes from json below
+            except ValueError:
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ExportError(f"{path.name} line {lineno}: not valid JSON ({exc.msg})") from exc
+            yield rec
 
 
 def _dumps(obj: Any) -> str:

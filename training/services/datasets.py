@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import shutil
@@ -51,6 +52,7 @@ from ..splits import PIN_STRENGTH, UnionFind, assign_splits, near_duplicate_pair
 MANIFEST_VERSION = 1
 MANIFEST_LIST_CAP = 200  # per-sample lists kept in the database copy of the manifest (manifest.json has them all)
 LABEL_CHUNK = 500
+DECONTAM_BATCH = 2000  # train samples checked against the held-out index per vectorised search
 LABEL_MAX_CHARS = 100  # longer strings in a label are free text (an edited answer), not a category
 JSONL_WRITERS = {"messages": messages_fmt, "alpaca": alpaca, "sharegpt": sharegpt}
 VALID_ROLES = ("system", "user", "assistant")
@@ -82,8 +84,9 @@ class Candidate:
     pipeline_run_id: int | None = None
     cot_stripped: bool = False
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
+        """Hash of the final messages (read only after selection has settled them)."""
         return hashlib.sha256(json.dumps(self.messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
@@ -377,6 +380,8 @@ def _group_and_split(cands: list[Candidate], spec: DatasetSpec, th_of: dict[int,
             pinned[key] = "train"
         for c in mem:
             group_of[c.sample_id] = key
+    if ctx is not None:
+        ctx.progress(0, len(groups), stage="Assigning splits", force=True)
     split_of = assign_splits(groups=groups, strata=strata, pinned=pinned, ratios=spec.ratios, seed=spec.seed)
     left_out: list[dict] = []
     for key, aug in augmented_of.items():
@@ -414,6 +419,8 @@ def _eval_set_texts(names: list[str]) -> list[tuple[str, Iterator[str]]]:
 def _decontaminate(cands: list[Candidate], split_of: dict[int, str], spec: DatasetSpec, th_of: dict[int, Any],
                    ctx=None) -> tuple[set[int], list[dict]]:
     """Train samples whose n-grams overlap held-out text too much → (excluded ids, manifest entries)."""
+    if ctx is not None:
+        ctx.progress(0, None, stage="Indexing held-out n-grams", force=True)
     index = HeldOutIndex(spec.ngram)
     for c in cands:
         if split_of[c.sample_id] != "train":
@@ -426,12 +433,13 @@ def _decontaminate(cands: list[Candidate], split_of: dict[int, str], spec: Datas
     if not index:
         return excluded, entries
     train = [c for c in cands if split_of[c.sample_id] == "train"]
-    it: Iterable[Candidate] = train if ctx is None else ctx.track(train, stage="Decontaminating")
-    for c in it:
-        share, source = index.overlap(th_of[c.sample_id])
-        if share >= spec.max_overlap:
-            excluded.add(c.sample_id)
-            entries.append({"id": str(c.sample_id), "overlap": round(share, 3), "against": source})
+    batches = [train[i:i + DECONTAM_BATCH] for i in range(0, len(train), DECONTAM_BATCH)]
+    it: Iterable[list[Candidate]] = batches if ctx is None else ctx.track(batches, stage="Decontaminating")
+    for batch in it:
+        for c, (share, source) in zip(batch, index.overlaps([th_of[c.sample_id] for c in batch])):
+            if share >= spec.max_overlap:
+                excluded.add(c.sample_id)
+                entries.append({"id": str(c.sample_id), "overlap": round(share, 3), "against": source})
     return excluded, entries
 
 
@@ -534,6 +542,8 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
         raise DatasetError(f"No samples match this filter ({reasons}).")
     cands = sel.candidates
     # token hashes of the non-system text, computed once for near-duplicates and decontamination
+    if ctx is not None:
+        ctx.progress(0, len(cands), stage="Tokenising", force=True)
     th_of = {c.sample_id: token_hashes(messages_text(c.messages)) for c in cands}
     split_of, group_of, split_stats, left_out = _group_and_split(cands, spec, th_of, ctx)
     left_out_ids = {int(e["id"]) for e in left_out}

@@ -138,3 +138,23 @@ def test_exact_and_short_duplicates_are_grouped():
     assert [1, 2] in comps and [3, 4] in comps and [5, 6] in comps
     assert [7] in comps and [8] in comps  # different short texts stay apart
     assert [9] in comps and [10] in comps  # no tokens: nothing to compare (the exporter groups by content hash)
+
+
+def test_batched_overlap_equals_one_at_a_time():
+    rnd = random.Random(5)
+    words = [f"w{i}" for i in range(60)]
+    idx = HeldOutIndex(8)
+    held = []
+    for src in ("validation", "test", "eval:bench"):
+        for _ in range(20):
+            held.append(" ".join(rnd.choice(words) for _ in range(40)))
+            idx.add(held[-1], src)
+    texts = [" ".join(rnd.choice(words) for _ in range(rnd.randint(0, 50))) for _ in range(100)]
+    # partial copies of held-out texts, some from two sources at once
+    texts += [" ".join(rnd.choice(held).split()[:rnd.randint(5, 40)] + rnd.choice(held).split()[-20:]) for _ in range(100)]
+    texts += ["", "短文本", "w1 w2 w3"]
+    one = [idx.overlap(t) for t in texts]
+    assert idx.overlaps(texts) == one
+    assert any(share > 0 for share, _ in one) and any(share == 0 for share, _ in one)
+    assert {src for _, src in one} == {None, "validation", "test", "eval:bench"}
+    assert HeldOutIndex(8).overlaps(texts[:3]) == [(0.0, None)] * 3
