@@ -28,6 +28,8 @@ class LabelingProject(AuditedModel):
     ls_project_id = models.PositiveIntegerField(null=True, blank=True)
     ls_webhook_id = models.PositiveIntegerField(null=True, blank=True)
     ls_last_pull_at = models.DateTimeField(null=True, blank=True)
+    # bumped by every annotation write of the project (services): what the cached gate value depends on
+    labels_changed_at = models.DateTimeField(null=True, blank=True)
     # A curator's decision to use the project although its agreement is below the gate (see
     # selectors.project_gate): who, when, at which agreement value and why. Empty = no such decision.
     gate_accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

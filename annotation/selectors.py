@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from curation.models import Sample
 from refinery.roles import is_curator
@@ -259,28 +259,21 @@ _GATE_CACHE: dict[tuple, GateState] = {}
 _GATE_CACHE_SIZE = 512
 
 
-def _annotation_signatures(project_ids) -> dict[int, tuple[int, Any]]:
-    """project id → (number of annotations, last change): what the gate value depends on."""
-    return {pid: (n, last) for pid, n, last in Annotation.objects.filter(item__project_id__in=list(project_ids))
-            .order_by().values("item__project_id").annotate(n=Count("id"), last=Max("updated_at"))
-            .values_list("item__project_id", "n", "last")}
-
-
-def _gate_key(project: LabelingProject, n: int, last) -> tuple:
-    return (project.pk, n, last, project.updated_at, project.agreement_threshold, project.gate_accepted_at)
+def _gate_key(project: LabelingProject) -> tuple:
+    return (project.pk, project.labels_changed_at, project.updated_at, project.agreement_threshold,
+            project.gate_accepted_at)
 
 
 def project_gates(project_ids) -> dict[int, GateState]:
-    """project id → GateState. Memoised per process on what the value depends on (the annotations'
-    count and last change, the project's scheme / threshold / acceptance), so the exporter, which asks
-    chunk by chunk, computes each project's agreement once."""
+    """project id → GateState. Memoised per process on what the value depends on (the project's last
+    annotation write — ``labels_changed_at``, bumped by the services — and its scheme, threshold and
+    acceptance), so the exporter, which asks chunk by chunk, computes each project's agreement once."""
     ids = set(project_ids)
     if not ids:
         return {}
-    sigs = _annotation_signatures(ids)
     out = {}
     for project in LabelingProject.objects.filter(pk__in=ids).select_related("gate_accepted_by"):
-        key = _gate_key(project, *sigs.get(project.pk, (0, None)))
+        key = _gate_key(project)
         gate = _GATE_CACHE.get(key)
         if gate is None:
             gate = _gate_from_report(project, _agreement_report(project, bootstrap=False))

@@ -152,6 +152,7 @@ def annotation_submit(*, item: Item, annotator, label: dict, source: str = Annot
         ann.ls_annotation_id = ls_annotation_id
     ann.stale_reason, ann.stale_since = "", None
     ann.save()
+    _labels_changed(item.project_id)
     if assignment.status != Assignment.Status.DONE:
         assignment.status = Assignment.Status.DONE
         assignment.save(update_fields=["status"])
@@ -163,7 +164,15 @@ def annotation_delete(*, annotation: Annotation) -> None:
     """Remove an annotation (e.g. deleted in Label Studio); the assignment goes back to pending."""
     Assignment.objects.filter(item_id=annotation.item_id, annotator_id=annotation.annotator_id).update(
         status=Assignment.Status.PENDING)
+    project_id = Item.objects.filter(pk=annotation.item_id).values_list("project_id", flat=True).first()
     annotation.delete()
+    _labels_changed(project_id)
+
+
+def _labels_changed(project_id: int | None) -> None:
+    """Note that a project's annotations changed (its cached agreement gate is recomputed on next use)."""
+    if project_id is not None:
+        LabelingProject.objects.filter(pk=project_id).update(labels_changed_at=timezone.now())
 
 
 def annotation_mark_stale(*, annotation: Annotation, reason: str) -> Annotation:

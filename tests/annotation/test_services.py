@@ -264,3 +264,23 @@ def test_gold_accuracy_scores_imperfect_annotators(db, curator, annotator, annot
     services.annotation_submit(item=p2.items.get(), annotator=annotator,
                                label={**sft_label(5, "accept"), "accuracy": 3})
     assert selectors.annotator_stats(user=curator, project=p2)[0]["gold_accuracy"] == 0.75
+
+
+def test_gate_is_computed_once_until_the_labels_change(db, curator, annotator, annotator2,
+                                                       django_assert_max_num_queries):
+    """The exporter asks chunk by chunk: the project's agreement is not recomputed for every chunk."""
+    col = make_collection(name="gate-cache", n=3)
+    project = services.project_create(name="Cache", collection=col, scheme=PRESETS["intent"], overlap=2,
+                                      annotators=[annotator, annotator2], user=curator)
+    items = list(project.items.order_by("position"))
+    for item, (x, y) in zip(items, (("question", "question"), ("complaint", "complaint"), ("request", "other"))):
+        services.annotation_submit(item=item, annotator=annotator, label={"intent": x})
+        services.annotation_submit(item=item, annotator=annotator2, label={"intent": y})
+    first = selectors.project_gate(project)
+    with django_assert_max_num_queries(1):  # only the project row: the cached state is reused
+        assert selectors.project_gate(project) == first
+    services.annotation_submit(item=items[2], annotator=annotator2, label={"intent": "request"})
+    assert first.status == "below" and selectors.project_gate(project).status == "passes"
+    services.annotation_delete(annotation=Annotation.objects.get(item=items[0], annotator=annotator2))
+    assert selectors.project_gate(project).value == selectors.project_agreement_report(
+        user=curator, project=project, bootstrap=False)["overall_alpha"]
