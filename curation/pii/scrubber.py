@@ -8,7 +8,11 @@ Modes (``MODES``):
   placeholder within one document (or one record's messages, see ``scrub_group``).
 * ``mask`` — keeps the shape, hides the middle: ``138****5678``, ``张**``, ``j***@example.com``.
 * ``hash`` — ``[PHONE_3f2a9c1b0d]``: a salted SHA-256 prefix, the same value → the same token
-  across documents (joins stay possible, values do not leak).
+  across documents (joins stay possible, values do not leak). The salt must be secret — phone numbers
+  and ID numbers are few enough to hash them all — so it is never empty: ``hash_salt`` when given,
+  else ``default_hash_salt()``: derived from the installation's Django ``SECRET_KEY`` (HMAC-SHA256,
+  stable across runs on one installation) when Django is configured, else a random salt per scrubber
+  (headless use: tokens are consistent within one run only; pass ``hash_salt`` to join across runs).
 * ``drop`` — the text is left as is; callers (the pipeline step) drop the document when
   ``result.entities`` is non-empty.
 
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import re
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -64,6 +70,23 @@ class ScrubResult:
     @property
     def found(self) -> bool:
         return bool(self.entities)
+
+
+HASH_SALT_CONTEXT = b"refinery.pii.hash-salt.v1"
+
+
+def default_hash_salt() -> tuple[str, str]:
+    """(salt, where it came from) for hash mode when none is given: HMAC-SHA256 of a fixed context under the
+    Django ``SECRET_KEY`` when Django is configured ("installation"), else 32 random bytes ("random")."""
+    try:
+        from django.conf import settings
+
+        key = settings.SECRET_KEY if settings.configured else ""
+    except Exception:  # noqa: BLE001 - no Django / no settings module: headless
+        key = ""
+    if key:
+        return hmac.new(str(key).encode("utf-8"), HASH_SALT_CONTEXT, hashlib.sha256).hexdigest(), "installation"
+    return secrets.token_hex(32), "random"
 
 
 def normalise_value(pii_type: str, value: str) -> str:
@@ -151,7 +174,7 @@ class PIIScrubber:
     """
 
     def __init__(self, mode: str = "replace", *, types: Iterable[str] | None = None, names: bool = True,
-                 hash_salt: str = ""):
+                 hash_salt: str | None = None):
         if mode not in MODES:
             raise ValueError(f"Unknown PII mode {mode!r}. Valid modes: {', '.join(MODES)}")
         wanted = frozenset(t.upper() for t in types) if types else frozenset(PII_TYPES)
@@ -161,7 +184,8 @@ class PIIScrubber:
         self.mode = mode
         self.types = wanted
         self.detect_names = names and "PERSON" in wanted
-        self.hash_salt = hash_salt
+        # never an empty salt: see the module docstring (hash mode)
+        self.hash_salt, self.hash_salt_source = (hash_salt, "given") if hash_salt else default_hash_salt()
         self.scanner = StructuredScanner(wanted & STRUCTURED_TYPES)
 
     # ---------------------------------------------------------------------------------- public

@@ -9,7 +9,10 @@ Options:
   across all its messages), ``mask`` (``138****5678``), ``hash`` (salted, stable across records),
   ``drop`` (drop every record that contains PII; reason ``contains_pii``).
 * ``types`` — PII types to handle (default: all of ``PII_TYPES``); ``names`` — False skips person
-  names (no NER model load); ``hash_salt``; ``batch_size`` — records per NER batch;
+  names (no NER model load); ``hash_salt`` — the secret of hash mode; empty (default) = derived from
+  the installation's ``SECRET_KEY`` (stable across runs here), or a random salt per run where Django is
+  not configured — chosen once in the driver, so every worker of a run uses the same one (the salt
+  itself is never written to the report); ``batch_size`` — records per NER batch;
   ``examples_per_type`` — masked examples kept in ``attrs["pii"]["examples"]`` for the dashboard.
 
 Counters: ``pii.<TYPE>`` occurrences and ``records_with_pii``.
@@ -63,6 +66,13 @@ class PIIStep(Mapper):
     def __init__(self, **options):
         super().__init__(**options)
         self._scrubber: PIIScrubber | None = None
+        if self.options.mode == "hash":  # chosen here, in the driver: workers get this salt with the step
+            from curation.pii.scrubber import default_hash_salt
+
+            self._hash_salt, self.hash_salt_source = (self.options.hash_salt, "given") if self.options.hash_salt \
+                else default_hash_salt()
+        else:
+            self._hash_salt, self.hash_salt_source = None, ""
 
     def setup(self) -> None:
         self._scrubber = self._make_scrubber()
@@ -70,7 +80,7 @@ class PIIStep(Mapper):
     def _make_scrubber(self) -> PIIScrubber:
         o = self.options
         try:
-            return PIIScrubber(mode=o.mode, types=o.types or None, names=o.names, hash_salt=o.hash_salt)
+            return PIIScrubber(mode=o.mode, types=o.types or None, names=o.names, hash_salt=self._hash_salt)
         except ValueError as exc:
             raise StepConfigError(f"Bad options for step 'pii': {exc}") from exc
 

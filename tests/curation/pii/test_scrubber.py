@@ -199,3 +199,39 @@ def test_city_led_chinese_address_without_province_group():
 
     out = PIIScrubber(mode="replace").scrub("住在北京市朝阳区建国路88号的张伟").text
     assert "建国路88号" not in out and "[ADDRESS_1]" in out
+
+
+def test_hash_mode_default_salt_is_the_installation_secret_not_empty():
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    from curation.pii.scrubber import HASH_SALT_CONTEXT
+
+    a, b = PIIScrubber(mode="hash", names=False), PIIScrubber(mode="hash", names=False)
+    expected = hmac.new(settings.SECRET_KEY.encode(), HASH_SALT_CONTEXT, hashlib.sha256).hexdigest()
+    assert a.hash_salt == b.hash_salt == expected and a.hash_salt_source == "installation"
+    token = a.scrub("手机13812345678").text[2:]
+    assert token == b.scrub("13812345678").text  # stable across scrubbers (and runs) of one installation
+    unsalted = hashlib.sha256(b"|PHONE|13812345678").hexdigest()[:10]  # what an empty salt gave: brute-forceable
+    assert unsalted not in token
+    assert PIIScrubber(mode="hash", names=False, hash_salt="given").hash_salt == "given"
+
+
+def test_hash_mode_without_django_uses_a_random_salt_per_scrubber():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import json; from curation.pii.scrubber import PIIScrubber as P;"
+            "a, b = P(mode='hash', names=False), P(mode='hash', names=False);"
+            "print(json.dumps([a.hash_salt_source, len(a.hash_salt), a.scrub('13812345678').text,"
+            " a.scrub('138-1234-5678').text, b.scrub('13812345678').text]))")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                         cwd=Path(__file__).resolve().parents[3], check=True).stdout
+    source, n, t1, t2, t3 = json.loads(out.strip().splitlines()[-1])
+    assert source == "random" and n == 64
+    assert t1 == t2 != t3  # consistent within one scrubber, different salt for another

@@ -135,3 +135,12 @@ def test_process_cli_end_to_end(tmp_path):
     assert kept[2]["messages"][1]["content"] == "[PERSON_1]您好，已记录[PHONE_1]。"
     report = json.loads(rep.read_text())
     assert report["pii"]["pii.PHONE"] == 4 and report["pii"]["pii.CN_ID"] == 1
+
+
+def test_hash_mode_salt_is_chosen_in_the_driver_and_travels_with_the_step():
+    step = build_step("pii", {"mode": "hash", "names": False})
+    assert step.hash_salt_source == "installation" and step._hash_salt
+    copy = pickle.loads(pickle.dumps(step))  # what a worker gets
+    a, _ = _run(step, [dict(RECORDS[0])])
+    b, _ = _run(copy, [dict(RECORDS[0])])
+    assert a[0]["text"] == b[0]["text"] and "[PHONE_" in a[0]["text"]
