@@ -3,7 +3,8 @@
 The document is cut into passages (paragraphs packed up to ``PASSAGE_CHARS``); for each passage the
 generator writes a question the passage answers, then the answer from the passage. Base models (the
 bundled LM) get a few-shot transcript and complete one line at a time; chat models / OpenAI-compatible
-endpoints get a chat prompt. Pairs with an empty or echoed question/answer are dropped.
+endpoints get a chat prompt (few-shot turns; the reply is read as ``Question: …`` / ``Answer: …`` lines,
+``问题:`` / ``答案:`` in Chinese). Pairs with an empty or echoed question/answer (``qa_pair_ok``) are dropped.
 """
 from __future__ import annotations
 
@@ -79,6 +80,17 @@ def _parse_chat(text: str, lang: str) -> tuple[str, str]:
     return (m.group(1).strip(), m.group(2).strip().split("\n")[0]) if m else ("", "")
 
 
+def _bare(text: str) -> str:
+    """Letters and digits only (casefolded): "说明X？" and "说明X" are the same text."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def qa_pair_ok(question: str, answer: str, lang: str) -> bool:
+    """A usable pair: both present, the answer not the question again, not the prompt's example."""
+    q, a = question.strip(), answer.strip()
+    return bool(q and a and _bare(q) and _bare(q) != _bare(a) and q not in FEW_SHOT_QA[lang])
+
+
 def document_qa_pairs(text: str, *, language: str, generator_spec: str = "", max_pairs: int = 3) -> list[QAPair]:
     lang = "zh" if language.startswith("zh") else "en"
     chunks = passages(text)[:max_pairs]
@@ -95,7 +107,6 @@ def document_qa_pairs(text: str, *, language: str, generator_spec: str = "", max
                                                           max_new_tokens=QA_MAX_NEW_TOKENS)]
     out = []
     for chunk, (q, a) in zip(chunks, raw):
-        q, a = q.strip(), a.strip()
-        if q and a and q != a and q not in FEW_SHOT_QA[lang]:
-            out.append(QAPair(q, a, chunk))
+        if qa_pair_ok(q, a, lang):
+            out.append(QAPair(q.strip(), a.strip(), chunk))
     return out

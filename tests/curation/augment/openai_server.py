@@ -1,5 +1,6 @@
 """A real OpenAI-compatible chat server on loopback serving a bundled LM (same JSON contract as
-Refinery's /v1/chat/completions): used by the HTTP backend tests."""
+Refinery's /v1/chat/completions): used by the HTTP backend tests. And a recording proxy that puts a real
+server (Refinery's own endpoint) behind a loopback port and keeps what went over the wire."""
 from __future__ import annotations
 
 import json
@@ -38,3 +39,37 @@ def serve_generator(generator, *, api_key: str = "test-key"):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/v1", seen
+
+
+def serve_recording_proxy(target_base_url: str):
+    """A loopback HTTP proxy in front of a real OpenAI-compatible server: forwards every request as is
+    (headers included) and records (request body, status, response body). Returns (server, base_url, log)."""
+    import requests
+
+    log: list[tuple[dict, int, dict]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            prefix = "/v1"
+            path = self.path[len(prefix):] if self.path.startswith(prefix) else self.path
+            headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+            resp = requests.post(target_base_url.rstrip("/") + path, data=raw, headers=headers, timeout=600)
+            try:
+                body = resp.json()
+            except ValueError:
+                body = {"raw": resp.text}
+            log.append((json.loads(raw), resp.status_code, body))
+            data = resp.content
+            self.send_response(resp.status_code)
+            self.send_header("Content-Type", resp.headers.get("Content-Type", "application/json"))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1", log
