@@ -97,7 +97,7 @@ class AugmentRunSerializer(serializers.ModelSerializer):
     options = serializers.JSONField(source="params.options", read_only=True, default=dict)
     percent = serializers.FloatField(read_only=True, allow_null=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True, default=None)
-    # From the job's result: null until the run has finished.
+    # From the job's result: the figures so far while the run works (result.live), final once it has finished.
     eligible = serializers.IntegerField(source="result.eligible", read_only=True, allow_null=True, default=None)
     selected = serializers.IntegerField(source="result.selected", read_only=True, allow_null=True, default=None)
     held_out_skipped = serializers.IntegerField(source="result.held_out_skipped", read_only=True, allow_null=True,
@@ -117,7 +117,7 @@ class AugmentRunSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(MethodAcceptanceSerializer(many=True))
     def get_acceptance(self, job: Job) -> list[dict]:
-        """Per method, in run order (empty until the run has finished)."""
+        """Per method, in run order: counts so far while the run works, final once it has finished."""
         methods = (job.result or {}).get("methods") or {}
         return [{"method": name, **{k: stats.get(k) for k in ("attempted", "accepted", "new_samples",
                                                                "acceptance_rate", "rejected", "seconds")}}

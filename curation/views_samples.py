@@ -76,6 +76,12 @@ def sample_diff(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def augment(request, pk: int):
     collection = _collection(request, pk)
+    if request.GET.get("live"):  # htmx: one run's progress and acceptance statistics so far
+        job = aug_selectors.augment_runs(collection=collection).filter(pk=request.GET["live"]).first() \
+            if request.GET["live"].isdigit() else None
+        if job is None:
+            raise Http404("No such augmentation run in this collection")
+        return render(request, "curation/augment_live.html", {"collection": collection, "job": job})
     form = {"methods": ["synonym", "perturb"], "ratio": "0.2", "backend": "lm"}
     error = ""
     if request.method == "POST":
@@ -95,6 +101,7 @@ def augment(request, pk: int):
     latest = next((j for j in jobs if j.status == Job.Status.SUCCEEDED), None)
     return render(request, "curation/augment_collection.html", {
         "collection": collection, "form": form, "error": error, "jobs": jobs, "latest": latest,
+        "active": next((j for j in jobs if j.is_active), None),
         "figures": aug_selectors.augment_figures(job=latest) if latest else None,
         "methods": [(name, cls.description) for name, cls in sorted(augment_methods().items())],
         "entity_lists": collection_entity_lists(collection=collection),

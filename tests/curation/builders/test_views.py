@@ -89,6 +89,27 @@ def test_augment_form_starts_a_job_and_shows_acceptance(curator_client, collecti
     assert collection.entity_lists.get().values == ["金卡", "普卡", "白金卡"]
 
 
+def test_augment_page_shows_a_running_jobs_acceptance_so_far(curator_client, collection, augmented, curator):
+    from refinery.jobs import JobContext, job_create
+
+    job = job_create(kind="curation.augment", title="Augment bank: perturb", params={}, user=curator, target=collection)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING)
+    job.refresh_from_db()
+    samples_augment(collection=collection, methods=["perturb"], ratio=1.0, ctx=JobContext(job))
+    url = reverse("curation:augment", args=[collection.pk])
+    page = curator_client.get(url)
+    assert page.context["active"].pk == job.pk
+    html = page.content.decode()
+    assert 'id="augment-live"' in html and f'?live={job.pk}"' in html and 'hx-trigger="every 2s"' in html
+    live = curator_client.get(url, {"live": job.pk}, HTTP_HX_REQUEST="true").content.decode()
+    attempted = Job.objects.get(pk=job.pk).result["methods"]["perturb"]["attempted"]
+    assert '<tr data-method="perturb"><td>perturb</td><td>%d</td>' % attempted in live
+    assert "So far" in live and "accepted" in live
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED)  # finished: the card stops polling
+    assert "hx-trigger" not in curator_client.get(url, {"live": job.pk}).content.decode()
+    assert curator_client.get(url, {"live": "999999"}).status_code == 404
+
+
 def test_template_editor_live_preview_save_and_build(curator_client, collection, ingested,
                                                      django_capture_on_commit_callbacks):
     url = reverse("curation:builders", args=[collection.pk])
