@@ -132,11 +132,10 @@ def comparison_execute(*, comparison: AdapterComparison, ctx=None) -> dict:
 
                 model = PeftModel.from_pretrained(model, str(adapter.folder))
         model.eval()
-        seq_len = int(((adapter.lineage or {}).get("config") or {}).get("max_seq_len") or COMPARE_MAX_SEQ_LEN) \
-            if adapter is not None else COMPARE_MAX_SEQ_LEN
-        examples = encode_file(tok, comparison.file, seq_len, strict=False, limit=COMPARE_MAX_SAMPLES)
+        # one sequence length for every model: each is scored on exactly the same tokens
+        examples = encode_file(tok, comparison.file, COMPARE_MAX_SEQ_LEN, strict=False, limit=COMPARE_MAX_SAMPLES)
         loss_module = LossModule(causal_lm_of(model)).eval()
-        metrics = evaluate_split(model, loss_module, tok, examples, records, max_seq_len=seq_len, batch_size=4,
+        metrics = evaluate_split(model, loss_module, tok, examples, records, max_seq_len=COMPARE_MAX_SEQ_LEN, batch_size=4,
                                  generate_n=comparison.generate_samples, max_new_tokens=comparison.max_new_tokens)
         metrics["label"] = str(adapter) if adapter is not None else f"base {base_name}"
         results[key] = metrics

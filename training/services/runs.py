@@ -450,6 +450,10 @@ def adapter_merge(*, adapter: Adapter) -> Path:
 
 def adapter_archive_zip(*, adapter: Adapter, merged: bool = False) -> Path:
     """A zip of the adapter (or merged model) folder for download, built once, atomically."""
+    if merged and not adapter.merged_path:
+        raise RunError("Nothing to download: this adapter has not been merged yet (merge first).")
+    if adapter.status != Adapter.Status.READY:
+        raise RunError(f"{adapter} is archived; its files are gone.")
     folder = Path(settings.DATA_DIR) / adapter.merged_path if merged else adapter.folder
     if not folder.exists():
         raise RunError("Nothing to download: the files are gone" + (" (merge first)." if merged else "."))

@@ -172,7 +172,10 @@ def run_training(cfg: RunConfig) -> int:
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         model.resize_token_embeddings(len(tokenizer))
     if cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers ≥ 5 name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if cfg.method in ("lora", "qlora"):
         model = add_lora(model, cfg.lora, prepare_kbit=cfg.method == "qlora")
     lm = causal_lm_of(model)
@@ -245,7 +248,8 @@ def run_training(cfg: RunConfig) -> int:
               packed_rows=len(rows), validation_samples=len(val), test_samples=len(test), eval_split=held_split,
               trainable_params=n_trainable, total_params=n_total, device=device, precision=precision,
               processes=world, eval_every=eval_every, method=cfg.method,
-              gradient_checkpointing=bool(getattr(lm, "is_gradient_checkpointing", False)),
+              gradient_checkpointing=bool(getattr(lm, "is_activation_checkpointing",
+                                                  getattr(lm, "is_gradient_checkpointing", False))),
               label_smoothing=cfg.label_smoothing)
 
     if eval_before is None and not _agreed(stop.stop, accelerator.device):
