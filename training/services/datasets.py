@@ -97,11 +97,13 @@ class Selection:
     total: int
     run: Any | None
     labels_available: bool
+    merged_system_messages: int = 0  # samples whose leading system messages were merged into one
 
 
 def validate_messages(messages: Any) -> str | None:
     """Why ``messages`` cannot be a training sample (None when it can): optional leading system
-    message(s), then alternating user/assistant turns starting with user and ending with assistant."""
+    message(s) (several are merged into one by ``merge_system_messages``), then alternating user/assistant
+    turns starting with user and ending with assistant."""
     if not isinstance(messages, list) or not messages:
         return "no messages"
     i = 0
@@ -116,6 +118,19 @@ def validate_messages(messages: Any) -> str | None:
         if not isinstance(m.get("content"), str) or not m["content"].strip():
             return "empty message"
     return None
+
+
+def merge_system_messages(messages: list[dict]) -> tuple[list[dict], bool]:
+    """One leading system message at most: sharegpt and alpaca have a single ``system`` field and chat
+    templates expect one, so several leading system messages become one (joined by a blank line, in order)
+    in every format alike. Returns (messages, merged?)."""
+    n = 0
+    while n < len(messages) and messages[n]["role"] == "system":
+        n += 1
+    if n < 2:
+        return messages, False
+    merged = {"role": "system", "content": "\n\n".join(m["content"] for m in messages[:n])}
+    return [merged, *messages[n:]], True
 
 
 def _label_text(value: Any) -> str | None:
@@ -272,6 +287,7 @@ def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) ->
         raise DatasetSpecError("Label filters (labels, min_agreement, adjudicated_only, min_quality) need the "
                                "annotation app's label summaries, which are not available")
     run_scrubber = RunScrubber(run) if run is not None else None
+    merged_system = 0
     for cand, cot in rows:
         s = (summaries or {}).get(cand.sample_id)
         if s is not None:
@@ -305,10 +321,11 @@ def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) ->
         if problem:
             excluded[f"invalid messages: {problem}"] += 1
             continue
-        cand.messages = [{"role": m["role"], "content": m["content"]} for m in cand.messages]
+        cand.messages, merged = merge_system_messages([{"role": m["role"], "content": m["content"]} for m in cand.messages])
+        merged_system += merged
         cand.messages, cand.cot_stripped = apply_cot(cand.messages, cot, spec.cot)
         cands.append(cand)
-    return Selection(cands, excluded, total, run, summaries is not None)
+    return Selection(cands, excluded, total, run, summaries is not None, merged_system)
 
 
 def dataset_preview_count(*, collection, spec: dict) -> dict:
@@ -605,6 +622,7 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
                 "excluded": {**dict(sel.excluded), **Counter(e["reason"] for e in left_out),
                              **({"contaminated": len(contaminated)} if contaminated else {})},
                 "chain_of_thought_stripped": sum(1 for c in kept if c.cot_stripped),
+                "system_messages_merged": sel.merged_system_messages,
             },
             "label_distribution": {s: _distribution(c.label for c in by_split[s]) for s in SPLITS},
             "language_distribution": _distribution(c.language for c in kept),
@@ -725,6 +743,9 @@ def dataset_version_zip(*, version: DatasetVersion) -> Path:
 
 
 # ============================================================================ diff
+DIFF_FIELDS = ("messages", "label", "quality")  # what makes a sample present in both versions "changed"
+
+
 @dataclasses.dataclass
 class VersionDiff:
     a: DatasetVersion
@@ -735,27 +756,32 @@ class VersionDiff:
     moved: list[tuple[str, str, str]]  # (id, split in a, split in b)
     unchanged: int
     stats: dict[str, dict[str, Any]]  # stat name → {"a": ..., "b": ...}
+    changed_fields: dict[str, int] = dataclasses.field(default_factory=dict)  # field → samples where it changed
 
     def as_dict(self, *, limit: int | None = None) -> dict:
         cut = (lambda xs: xs[:limit]) if limit else (lambda xs: xs)
         return {"a": self.a.name, "b": self.b.name, "counts": {
             "added": len(self.added), "removed": len(self.removed), "changed": len(self.changed),
             "moved": len(self.moved), "unchanged": self.unchanged},
+            "changed_fields": {f: self.changed_fields.get(f, 0) for f in DIFF_FIELDS},
             "added": cut(self.added), "removed": cut(self.removed), "changed": cut(self.changed),
             "moved": [list(m) for m in cut(self.moved)], "stats": self.stats}
 
 
-def _index(version: DatasetVersion) -> dict[str, tuple[str, str]]:
+def _index(version: DatasetVersion) -> dict[str, tuple[str, tuple]]:
+    """sample id → (split, (messages digest, label, quality))."""
     out = {}
     for split in SPLITS:
         for rec in iter_jsonl(version.split_file(split)):
             digest = hashlib.sha1(json.dumps(rec["messages"], ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-            out[rec["id"]] = (split, digest)
+            meta = rec.get("meta") or {}
+            out[rec["id"]] = (split, (digest, meta.get("label"), meta.get("quality")))
     return out
 
 
 def dataset_version_diff(*, a: DatasetVersion, b: DatasetVersion) -> VersionDiff:
-    """Samples added / removed / changed (same sample, different messages) / moved between splits, and stats."""
+    """Samples added / removed / changed (same sample, different messages, label or quality rating) / moved
+    between splits, and statistics side by side."""
     if a.collection_id != b.collection_id:
         raise DatasetError(f"{a} and {b} belong to different collections")
     ia, ib = _index(a), _index(b)
@@ -763,6 +789,7 @@ def dataset_version_diff(*, a: DatasetVersion, b: DatasetVersion) -> VersionDiff
     removed = sorted(set(ia) - set(ib), key=_id_key)
     common = sorted(set(ia) & set(ib), key=_id_key)
     changed = [i for i in common if ia[i][1] != ib[i][1]]
+    changed_fields = Counter(field for i in changed for field, va, vb in zip(DIFF_FIELDS, ia[i][1], ib[i][1]) if va != vb)
     moved = [(i, ia[i][0], ib[i][0]) for i in common if ia[i][0] != ib[i][0]]
     unchanged = sum(1 for i in common if ia[i] == ib[i])
     stats: dict[str, dict[str, Any]] = {}
@@ -773,9 +800,10 @@ def dataset_version_diff(*, a: DatasetVersion, b: DatasetVersion) -> VersionDiff
     stats["labels (train)"] = {"a": a.manifest.get("label_distribution", {}).get("train", {}),
                                "b": b.manifest.get("label_distribution", {}).get("train", {})}
     stats["mean agreement"] = {"a": a.manifest.get("agreement", {}).get("mean"), "b": b.manifest.get("agreement", {}).get("mean")}
+    stats["mean quality"] = {"a": a.manifest.get("quality", {}).get("mean"), "b": b.manifest.get("quality", {}).get("mean")}
     stats["contaminated excluded"] = {"a": a.manifest.get("decontamination", {}).get("n_excluded", 0),
                                       "b": b.manifest.get("decontamination", {}).get("n_excluded", 0)}
-    return VersionDiff(a, b, added, removed, changed, moved, unchanged, stats)
+    return VersionDiff(a, b, added, removed, changed, moved, unchanged, stats, dict(changed_fields))
 
 
 def _id_key(i: str):

@@ -68,3 +68,31 @@ def test_label_filters_use_annotation_summaries(collection, curator, annotator, 
     v4 = dataset_version_create(collection=collection, spec={"min_quality": 4.0}, user=curator)
     assert set(_written(v4)) == {k for k, q in quality.items() if q >= 4.0}
     assert v4.manifest["quality"]["n"] == len(_written(v4)) and v4.manifest["quality"]["min"] >= 4.0
+
+
+def test_diff_counts_label_and_quality_changes(collection, curator, annotator):
+    from annotation.models import Item
+    from annotation.services import item_adjudicate, project_create
+
+    from training.services.datasets import dataset_version_diff
+
+    ids = list(collection.samples.filter(origin="ingested").order_by("id").values_list("id", flat=True)[:3])
+    project = project_create(name="relabel", collection=collection, scheme=SCHEME, user=curator, overlap=1,
+                             annotators=[annotator], sample_ids=ids)
+    items = {it.sample_id: it for it in Item.objects.filter(project=project)}
+    for sid in ids:
+        item_adjudicate(item=items[sid], method="curator", user=curator,
+                        final_label={"intent": "advice", "decision": "accept", "relevance": 4})
+    v1 = dataset_version_create(collection=collection, spec={}, user=curator)
+    # same messages; one sample relabelled, one re-rated, one left alone
+    item_adjudicate(item=items[ids[0]], method="curator", user=curator,
+                    final_label={"intent": "billing", "decision": "accept", "relevance": 4})
+    item_adjudicate(item=items[ids[1]], method="curator", user=curator,
+                    final_label={"intent": "advice", "decision": "accept", "relevance": 2})
+    v2 = dataset_version_create(collection=collection, spec={}, user=curator)
+    diff = dataset_version_diff(a=v1, b=v2)
+    assert set(diff.changed) == {str(ids[0]), str(ids[1])}
+    assert diff.changed_fields == {"label": 1, "quality": 1}
+    data = diff.as_dict()
+    assert data["changed_fields"] == {"messages": 0, "label": 1, "quality": 1}
+    assert data["counts"]["unchanged"] == v1.n_total - 2 - data["counts"]["moved"]

@@ -106,11 +106,14 @@ def test_annotator_cannot_create_or_download(annotator_client, annotator, collec
     assert r.status_code == 403
     r = annotator_client.post(reverse("training:dataset_create_default", args=[collection.pk]))
     assert r.status_code == 403
+    v2 = dataset_version_create(collection=collection, spec={"seed": 2}, user=curator)
+    assert annotator_client.get(reverse("training:dataset_diff", args=[v2.pk]), {"other": v.pk}).status_code == 403
     api = api_client_for(annotator)
+    assert api.get(f"/api/datasets/{v2.pk}/diff/", {"other": v.pk}).status_code == 403
     assert api.get("/api/datasets/").status_code == 403
     assert api.post("/api/datasets/", {"collection": "clinic"}, format="json").status_code == 403
     assert api.get(f"/api/datasets/{v.pk}/download/").status_code == 403
-    assert DatasetVersion.objects.count() == 1
+    assert DatasetVersion.objects.count() == 2
     assert not v.zip_file.exists()
 
 

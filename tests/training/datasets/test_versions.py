@@ -295,3 +295,21 @@ def test_versions_are_never_deleted_and_numbers_never_reused(collection, curator
     (v1.folder.parent / "v2").mkdir()
     v = dataset_version_create(collection=collection, spec={}, user=curator)
     assert v.name == "v3" and v.parent == v1
+
+
+def test_several_leading_system_messages_are_merged(collection, curator, tmp_path):
+    from training.services.datasets import dataset_version_export
+
+    s = make_sample(collection, [{"role": "system", "content": "You are a nurse."},
+                                 {"role": "system", "content": "Answer in one sentence."},
+                                 {"role": "user", "content": "Is a fever of 38.5 dangerous for an adult?"},
+                                 {"role": "assistant", "content": "Usually not; rest, drink water, and watch it."}],
+                    origin="built", language="en", domain="medical")
+    v = dataset_version_create(collection=collection, spec={"origins": "built"}, user=curator)
+    row = next(r for r in records(v) if r["id"] == str(s.pk))
+    assert row["messages"][0] == {"role": "system", "content": "You are a nurse.\n\nAnswer in one sentence."}
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert v.manifest["counts"]["system_messages_merged"] == 1
+    dataset_version_export(version=v, fmt="sharegpt", out_dir=tmp_path / "sg")
+    conv = next(r for s_ in SPLITS for r in iter_jsonl(tmp_path / "sg" / f"{s_}.jsonl") if r["id"] == str(s.pk))
+    assert conv["system"] == "You are a nurse.\n\nAnswer in one sentence." and len(conv["conversations"]) == 2

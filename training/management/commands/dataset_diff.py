@@ -40,10 +40,12 @@ class Command(BaseCommand):
         self.stdout.write(f"{collection}: {data['a']} → {data['b']}")
         self.stdout.write(f"  added {c['added']}  removed {c['removed']}  changed {c['changed']}  "
                           f"moved between splits {c['moved']}  unchanged {c['unchanged']}")
+        if c["changed"]:
+            self.stdout.write("  changed: " + ", ".join(f"{f} {n}" for f, n in data["changed_fields"].items()))
         for key in ("added", "removed", "changed"):
             if data[key]:
                 more = " …" if c[key] > len(data[key]) else ""
-                self.stdout.write(f"  {key}: {', '.join(data[key])}{more}")
+                self.stdout.write(f"  {key} ids: {', '.join(data[key])}{more}")
         width = max(len(k) for k in data["stats"])
         self.stdout.write(f"\n  {'statistic':<{width}}  {data['a']:<30}  {data['b']}")
         for key, pair in data["stats"].items():
