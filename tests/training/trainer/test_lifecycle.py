@@ -76,6 +76,16 @@ def test_kill_resume_stop_resume_then_registry_merge_and_serving(version, curato
     assert [e["step"] for e in events if e["event"] == "resume"] == [2, stopped_at]
     steps = [e["step"] for e in events if e["event"] == "train"]
     assert steps[-1] == 6 and sorted(set(steps)) == [1, 2, 3, 4, 5, 6]
+    # after the kill and the resumes the log may hold replayed steps twice; the page shows each step once,
+    # with the value of the last (replayed) one
+    from django.urls import reverse
+
+    client.force_login(curator)
+    progress = client.get(reverse("training:run_progress", args=[run.pk])).json()
+    assert progress["train"]["step"] == [1, 2, 3, 4, 5, 6]
+    last_loss = {e["step"]: e["loss"] for e in events if e["event"] == "train"}
+    assert progress["train"]["loss"] == [last_loss[k] for k in range(1, 7)]
+    assert progress["eval"]["step"] == sorted(set(progress["eval"]["step"]))
     adapter = Adapter.objects.get(run=run)
     assert adapter.number == 1 and adapter.lineage["dataset_version_id"] == version.pk
 
@@ -120,8 +130,9 @@ def test_kill_resume_stop_resume_then_registry_merge_and_serving(version, curato
     assert r.status_code == 400 and "Unknown model" in r.json()["error"]["message"]
 
     # playground feedback becomes a candidate sample (origin feedback) in the collection
-    sample = svc.feedback_record(adapter=adapter, messages=[{"role": "user", "content": "Colour of sky?"}],
-                                 reply="blue", rating="down", correction="Refinery code BLUE.", user=curator)
+    feedback = svc.feedback_record(adapter=adapter, messages=[{"role": "user", "content": "Colour of sky?"}],
+                                   reply="blue", rating="down", correction="Refinery code BLUE.", user=curator)
+    sample = feedback.sample
     assert sample.origin == Sample.Origin.FEEDBACK and sample.collection == version.collection
     assert sample.messages[-1] == {"role": "assistant", "content": "Refinery code BLUE."}
     assert sample.meta["rating"] == "down" and sample.meta["adapter_id"] == adapter.pk

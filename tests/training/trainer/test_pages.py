@@ -113,11 +113,29 @@ def test_progress_json_condenses_the_log(curator_client, version, curator):
         {"event": "eval_before", "loss": 3.0},
         {"event": "train", "step": 1, "total_steps": 2, "loss": 2.5, "lr": 1e-4, "tokens_per_s": 50.0, "eta_s": 4.0},
         {"event": "eval", "step": 1, "loss": 2.2},
+        {"event": "warning", "message": "The tokenizer has no chat template; using ChatML."},
     ]) + "\n" + '{"event": "train", "step": 2')  # a half-written last line is ignored
     d = curator_client.get(reverse("training:run_progress", args=[run.pk])).json()
     assert d["active"] and d["step"] == 1 and d["total_steps"] == 2 and d["tokens_per_s"] == 50.0 and d["eta_s"] == 4.0
     assert d["train"] == {"step": [1], "loss": [2.5]} and d["eval"] == {"step": [1], "loss": [2.2]}
     assert d["eval_before"]["loss"] == 3.0
+    assert d["warnings"] == ["The tokenizer has no chat template; using ChatML."]
+    # killed after step 2 and resumed from the step-1 checkpoint: steps 2 and 3 were logged, then replayed —
+    # the chart shows each step once, with its last value
+    with (run.folder / "log.jsonl").open("a") as fh:
+        fh.write(', "total_steps": 3, "loss": 2.0}\n' + "\n".join(json.dumps(e) for e in [
+            {"event": "train", "step": 3, "total_steps": 3, "loss": 1.9},
+            {"event": "resume", "step": 1},
+            {"event": "start", "total_steps": 3},
+            {"event": "warning", "message": "The tokenizer has no chat template; using ChatML."},
+            {"event": "train", "step": 2, "total_steps": 3, "loss": 2.1},
+            {"event": "eval", "step": 2, "loss": 2.05},
+            {"event": "train", "step": 3, "total_steps": 3, "loss": 1.8},
+        ]) + "\n")
+    d = curator_client.get(reverse("training:run_progress", args=[run.pk])).json()
+    assert d["train"] == {"step": [1, 2, 3], "loss": [2.5, 2.1, 1.8]}
+    assert d["eval"] == {"step": [1, 2], "loss": [2.2, 2.05]} and d["step"] == 3
+    assert d["warnings"] == ["The tokenizer has no chat template; using ChatML."]
     page = curator_client.get(reverse("training:run_detail", args=[run.pk]))
     assert page.status_code == 200 and b"loss-chart" in page.content and b"plotly" in page.content
 

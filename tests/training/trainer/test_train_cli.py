@@ -18,6 +18,9 @@ def test_train_cli_30_steps_validation_loss_falls(version, tmp_path):
     summary = json.loads(summary_path.read_text())
     assert summary["status"] == "succeeded"
     assert summary["eval_after"]["loss"] < summary["eval_before"]["loss"] * 0.7
+    # scored on the test split (never used to pick the checkpoint); validation drove the best checkpoint
+    assert summary["eval_before"]["split"] == summary["eval_after"]["split"] == "test"
+    assert summary["eval_after"]["samples"] == version.n_test
     assert summary["tokens_per_second"] > 0
     run = TrainingRun.objects.get()
     assert run.steps_done == 30 and run.exit_code == 0
