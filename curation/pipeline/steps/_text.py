@@ -28,7 +28,66 @@ def count_cjk(text: str) -> int:
 
 def count_words(text: str) -> int:
     """Words of space-delimited script (CJK characters are not counted)."""
-    return sum(1 for _ in WORD_RE.finditer(text))
+    return len(WORD_RE.findall(text))
+
+
+_COUNT_TABLES = None
+
+
+def _count_tables():
+    """(continues a word, starts a word, apostrophe/hyphen, CJK) over all code points: ``WORD_RE``'s
+    character classes as lookup tables (``\\w`` taken from ``re`` itself, so they agree exactly)."""
+    global _COUNT_TABLES
+    if _COUNT_TABLES is None:
+        import numpy as np
+
+        everything = "".join(map(chr, range(0x110000)))
+        w = np.zeros(0x110000, dtype=bool)
+        w[[m.start() for m in re.finditer(r"\w", everything)]] = True
+        cjk = np.zeros(0x110000, dtype=bool)
+        cjk[[m.start() for m in CJK_RE.finditer(everything)]] = True
+        cont = w & ~cjk
+        start = cont.copy()
+        start[ord("_")] = False
+        joiner = np.zeros(0x110000, dtype=bool)
+        joiner[[ord(c) for c in "'’-"]] = True
+        _COUNT_TABLES = (cont, start, joiner, cjk)
+    return _COUNT_TABLES
+
+
+def count_cjk_and_words(texts: list[str]):
+    """(CJK characters, words) per text as two int arrays — ``count_cjk`` and ``count_words`` for a whole
+    batch at once with numpy. A ``WORD_RE`` match is a maximal run of word characters (underscore
+    included) and apostrophes/hyphens that are followed by a letter or digit, and every such run that
+    holds a letter or digit is exactly one match."""
+    import numpy as np
+
+    cont_t, start_t, joiner_t, cjk_t = _count_tables()
+    n = len(texts)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    doc = np.repeat(np.arange(n), lens)
+    n_cjk = np.bincount(doc[cjk_t[codes]], minlength=n)
+    if not len(codes):
+        return n_cjk, np.zeros(n, np.int64)
+    firsts = (np.cumsum(lens) - lens)[lens > 0]
+    last = np.zeros(len(codes), dtype=bool)
+    last[firsts[1:] - 1] = True
+    last[-1] = True
+    starts_word = start_t[codes]
+    next_starts = np.empty_like(starts_word)
+    next_starts[:-1] = starts_word[1:]
+    next_starts[last] = False  # never across texts
+    joinable = cont_t[codes] | (joiner_t[codes] & next_starts)
+    prev = np.empty_like(joinable)
+    prev[0] = False
+    prev[1:] = joinable[:-1]
+    prev[firsts] = False
+    run_start = joinable & ~prev
+    run_id = np.cumsum(run_start) - 1
+    has_start = np.bincount(run_id[starts_word], minlength=int(run_start.sum())) > 0
+    n_words = np.bincount(doc[run_start], weights=has_start, minlength=n).astype(np.int64)
+    return n_cjk, n_words
 
 
 def is_cjk_dominant(text: str, *, n_cjk: int | None = None, n_words: int | None = None) -> bool:

@@ -143,7 +143,7 @@ def script_language(text: str) -> tuple[str, float] | None:
     n_han = len(_HAN_RE.findall(text))
     if not n_han or _KANA_HANGUL_RE.search(text):
         return None
-    n_words = sum(1 for _ in WORD_RE.finditer(text))
+    n_words = len(WORD_RE.findall(text))
     if n_han > 2 * n_words:
         return "zh", round(n_han / (n_han + n_words), 4)
     return None

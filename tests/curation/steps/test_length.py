@@ -51,3 +51,32 @@ def test_bad_bounds_are_rejected():
         run_step("length", [], min_words=10, max_words=5)
     with pytest.raises(StepConfigError, match="Valid options"):
         run_step("length", [], min_chars=3)
+
+
+def test_batched_counting_matches_the_word_regex_exactly():
+    """The numpy counter used for batches agrees with WORD_RE / CJK_RE on adversarial strings: apostrophes,
+    hyphens and underscores at word edges, combining marks, astral letters, CJK/kana/hangul, digits."""
+    import random
+
+    from curation.pipeline.steps._text import count_cjk, count_cjk_and_words, count_words
+
+    rng = random.Random(11)
+    pool = list("ab Z09_'’-- \n\t.,") + ["中", "文", "ー", "한", "é", "e\u0301", "𝐀", "𠀀", "٣", "²", "½", "\u200b", "ǅ"]
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randrange(0, 30))) for _ in range(5000)] + ["", "don't e-mail a_b"]
+    n_cjk, n_words = count_cjk_and_words(texts)
+    assert n_cjk.tolist() == [count_cjk(t) for t in texts]
+    assert n_words.tolist() == [count_words(t) for t in texts]
+    assert count_words("don't e-mail a_b") == 3
+
+
+def test_batches_give_the_same_verdicts_as_one_record_at_a_time():
+    recs = [{"id": str(i), "text": t} for i, t in enumerate(["Too short text", "This one has exactly six words.",
+                                                            "word " * 513, "你好世界", "今天天气很好我们去公园散步吧", ""] * 100)]
+    kept, rejected, step = run_step("length", recs)
+    alone = {}
+    for r in recs[:6]:
+        k, rej, _ = run_step("length", [r])
+        alone[r["text"]] = "kept" if k else (rej[0][1].reason, rej[0][1].details)
+    by_id = {rec["id"]: (rej.reason, rej.details) for rec, rej in rejected}
+    assert all((by_id.get(r["id"]) or "kept") == alone[r["text"]] for r in recs)
+    assert step.stats.n_in == 600 and step.stats.n_out == len(kept) == 200
