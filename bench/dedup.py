@@ -15,6 +15,7 @@ threshold 0.8 with 128 permutations. The peer is the usual datasketch recipe: on
 (``update_batch``), ``MinHashLSH.query`` then ``insert``, clusters by union-find over the query
 results. Prints pair precision / recall / F1 for both, docs/s for both and the ratio, and the peak
 memory of each at ``--memory-n`` documents (peak RSS above the loaded corpus, each side in its own process).
+Bars (issue 3): F1 ≥ 0.97 and ≥ 5× datasketch's docs/s; the script exits 1 when one is missed.
 """
 from __future__ import annotations
 
@@ -173,7 +174,7 @@ def prf(pred: set, truth: set) -> tuple[float, float, float]:
 def run_ours(records: list[dict]) -> dict[str, str]:
     step = build_step("near_dedup", {"threshold": THRESHOLD, "num_perm": NUM_PERM})
     step.fit_stream(iter(records))
-    return {dup: rep for dup, (rep, _) in step.duplicates.items()}
+    return {records[pos]["id"]: rep for pos, (rep, _) in step.duplicates.items()}  # decisions are by position
 
 
 def peer_shingles(text: str) -> set[bytes]:
@@ -246,7 +247,7 @@ def peak_memory(side: str, n: int, seed: int) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000, help="documents for F1 and speed")
     ap.add_argument("--memory-n", type=int, default=100000, help="documents for the memory measurement (0: skip)")
@@ -255,7 +256,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.memory_side:
         memory_side(args.memory_side, args.memory_n, args.seed + 1)
-        return
+        return 0
 
     records, cluster = make_corpus(args.n, args.seed)
     index = {r["id"]: i for i, r in enumerate(records)}
@@ -287,6 +288,11 @@ def main() -> None:
         peer, _ = peak_memory("datasketch", args.memory_n, args.seed)
         print(f", datasketch {peer:.0f} MB ({peer / max(ours, 1e-9):.1f}x)")
 
+    checks = {"F1 >= 0.97": results["near_dedup"][2] >= 0.97, ">= 5x datasketch docs/s": ratio >= 5}
+    for name, ok in checks.items():
+        print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
+    return 0 if all(checks.values()) else 1
+
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

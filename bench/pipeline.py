@@ -14,7 +14,8 @@ Ours: normalize → language → length → quality → pii → exact_dedup → 
 built from the usual libraries — ftfy.fix_text, langdetect, a word/char-count length filter, sha256 exact
 dedup, datasketch MinHashLSH (threshold 0.8, 128 permutations) — run on the first ``--peer-docs``
 documents because it is slow. Prints docs/s of each, docs/s per core, and the ratio. The bar is
-≥ 1,000 docs/s per core for our chain.
+≥ 1,000 docs/s per core for our chain (wall clock, one process; the per-CPU-second figure is printed
+beside it because the machine may be shared); the script exits 1 when the bar is missed.
 """
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def run_peer(docs: list[dict]) -> tuple[float, int]:
     return time.perf_counter() - t0, kept
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=10_000)
     ap.add_argument("--peer-docs", type=int, default=2_000)
@@ -188,9 +189,17 @@ def main() -> None:
     peer = n_peer / peer_seconds
     print(f"\npeer (ftfy + langdetect + sha256 + datasketch MinHashLSH, {n_peer} docs): {peer_seconds:.1f}s → "
           f"{peer:,.0f} docs/s ({n_peer / peer_cpu:,.0f} per CPU-second); kept {peer_kept}")
-    print(f"\nratio ours/peer: ×{ours / peer:.1f} docs/s (CPU: ×{(len(docs) / report['cpu_seconds']) / (n_peer / peer_cpu):.1f})   bar ≥ 1,000 docs/s per core: "
-          f"{'PASS' if ours >= 1000 else 'FAIL'} ({ours:,.0f})")
+    per_cpu = len(docs) / report["cpu_seconds"]
+    print(f"\nratio ours/peer: ×{ours / peer:.1f} docs/s (CPU: ×{per_cpu / (n_peer / peer_cpu):.1f})")
+    # The bar is docs/s of one process (= per core) by the wall clock. On a shared machine the wall clock
+    # also counts time other processes held the core, so the per-CPU-second figure is printed beside it.
+    ok = ours >= BAR
+    print(f"bar ≥ {BAR:,} docs/s per core: {'PASS' if ok else 'FAIL'} ({ours:,.0f} docs/s wall, {per_cpu:,.0f} per CPU-second"
+          f"{'' if ok or per_cpu < BAR else '; the CPU figure passes: the machine was busy'})")
+    return 0 if ok else 1
 
+
+BAR = 1000
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
