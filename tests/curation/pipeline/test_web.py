@@ -268,13 +268,13 @@ def test_yaml_export_then_import_round_trips(curator_client, collection):
 def test_nan_attributes_are_stored_as_null(collection, monkeypatch):
     from curation.pipeline.steps import length
 
-    real_keep = length.Length.keep
+    real_verdict = length.Length._verdict  # what keep() and the batched process() both decide with
 
-    def keep_with_nan(self, record):
+    def verdict_with_nan(self, record, *args):
         record.setdefault("attrs", {})["score"] = float("nan")
-        return real_keep(self, record)
+        return real_verdict(self, record, *args)
 
-    monkeypatch.setattr(length.Length, "keep", keep_with_nan)
+    monkeypatch.setattr(length.Length, "_verdict", verdict_with_nan)
     config = pipeline_config_create(collection=collection, name="n", yaml_text=YAML)
     run = pipeline_run_execute(run=pipeline_run_create(collection=collection, config=config, executor="local"))
     out = RunOutput.objects.filter(run=run).first()
