@@ -20,7 +20,8 @@ Write one of:
   the records to ``fit`` in the driver.
 
 The engine (``curation.pipeline.engine.run_pipeline``) runs the steps: streaming steps are chained,
-each global step is a barrier (the stream is spilled to a temporary JSONL file, fitted, then replayed).
+each global step is a barrier (the stream is spilled to a temporary file — fitted on the way with the local
+executor — then replayed in the same order, each record with its position).
 
 The base class counts records in/out/dropped, times the step and hands every rejection, with its
 reason, to the rejection sink. The same step object runs in-process, in the task worker, or inside a

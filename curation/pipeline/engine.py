@@ -26,7 +26,9 @@ rejection keeps the direct id and says so in ``details.duplicate_of_dropped`` (s
 Executors
 ---------
 * ``local``: in this process. ``processes=N`` (N > 1) runs the streaming segments in a pool of N forked
-  workers, in order-preserving batches; global steps are always fitted in the driver.
+  workers, in order-preserving batches; global steps are always fitted in the driver. With one process
+  every step is set up before the first record and the loaded models are ``gc.freeze()``-d for the run
+  (the cyclic collector would otherwise rescan them on every full collection).
 * ``ray``: ``ray.data``. Each segment is a ``map_batches`` over the spilled JSONL file (put into the
   object store block by block, so a remote cluster never reads the driver's disk) with a pool of
   actors (steps are set up once per actor); global steps use ``fit_distributed(ds)`` when they define it,
