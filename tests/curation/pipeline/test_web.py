@@ -88,7 +88,7 @@ def test_create_edit_validate_run_and_dashboards(curator_client, collection, dja
 
     rej = curator_client.get(reverse("curation:run_rejections", args=[run.pk]), {"step": "length", "reason": "too_short"})
     assert rej.status_code == 200 and '<mark class="reason">too_short</mark>' in rej.content.decode()
-    assert "short" in rej.content.decode()
+    assert "<mark>short</mark>" in rej.content.decode()  # details.match: the offending text is highlighted
 
     clusters = curator_client.get(reverse("curation:run_duplicates", args=[run.pk]))
     assert dup.duplicate_of in clusters.content.decode()
