@@ -28,7 +28,7 @@ from ..basemodels import BUNDLED_NAME, BaseModelError, base_model_resolve
 from ..models.datasets import DatasetVersion
 from ..models.runs import Adapter, HumanEvaluation, PlaygroundFeedback, TrainingRun
 from ..trainer.config import DEFAULTS, USER_FIELDS, ConfigError, config_validate
-from ..trainer.loop import EXIT_OK, EXIT_USER_ERROR
+from ..trainer.loop import EXIT_OK
 
 ADAPTER_KEEP = 3          # unpromoted adapters per collection that keep their files
 POLL_SECONDS = 1.0
@@ -333,7 +333,7 @@ def run_finish(*, run: TrainingRun, exit_code: int, cancelled: bool = False, kil
         TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.CANCELLED,
                                                      log_tail=_tail(folder / "stdout.log") + note, **fields)
         raise JobCancelled()
-    if exit_code == EXIT_USER_ERROR and result.get("error"):
+    if result.get("status") == "failed" and result.get("error"):  # bad config/data (behind accelerate: exit 1)
         error = result["error"]
     else:
         error = f"The trainer exited with code {exit_code}."
