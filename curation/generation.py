@@ -8,7 +8,9 @@ chat (``[{"role", "content"}, ...]``, e.g. few-shot turns). Specs:
 * ``openai:http://host:port/v1#model`` — an OpenAI-compatible ``/chat/completions`` endpoint (vLLM,
   DeepSeek, Ollama, Refinery's own ``/v1``); the API key comes from ``REFINERY_GENERATOR_API_KEY``.
 
-Generation is greedy (deterministic) and batched (left padding) for local models.
+Generation is greedy (deterministic) and batched for local models: left padding, prompts grouped by
+length, each sequence stopping on its own (``bench/augment.py`` measures what batching and the
+translation cache buy).
 """
 from __future__ import annotations
 
@@ -155,7 +157,11 @@ class LocalGenerator:
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         torch = self._torch
-        out: list[str] = []
+        out: list[str] = [""] * len(texts)
+        # Batches of similar length waste less on padding: group by token count, answer in input order.
+        special = not self.is_chat_model
+        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=special)["input_ids"]] if texts else []
+        order = sorted(range(len(texts)), key=lambda k: lengths[k])
 
         class _NewlineStop(StoppingCriteria):  # per sequence: stop once it has produced a newline
             def __init__(self, nl_ids, prompt_len):
@@ -167,14 +173,15 @@ class LocalGenerator:
 
         with self._lock, torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
-                enc = self.tokenizer(texts[start:start + self.batch_size], return_tensors="pt", padding=True,
-                                     add_special_tokens=not self.is_chat_model)
+                index = order[start:start + self.batch_size]
+                enc = self.tokenizer([texts[k] for k in index], return_tensors="pt", padding=True,
+                                     add_special_tokens=special)
                 prompt_len = enc["input_ids"].shape[1]
                 stop = StoppingCriteriaList([_NewlineStop(self._newline_ids(), prompt_len)]) if first_line else None
                 gen = self.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                           pad_token_id=self.tokenizer.pad_token_id, stopping_criteria=stop)
-                for text in self.tokenizer.batch_decode(gen[:, prompt_len:], skip_special_tokens=True):
-                    out.append(text.strip().split(TRANSCRIPT_STOP, 1)[0] if first_line else text)
+                for k, text in zip(index, self.tokenizer.batch_decode(gen[:, prompt_len:], skip_special_tokens=True)):
+                    out[k] = text.strip().split(TRANSCRIPT_STOP, 1)[0] if first_line else text
         return [t.strip() for t in out]
 
 
