@@ -8,6 +8,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from curation.augment.selectors import augment_figures
 from curation.augment.services import JOB_KIND, samples_augment
 from curation.models import Sample
 from refinery.jobs import JobContext, job_create
@@ -60,6 +61,9 @@ def test_service_backtranslates_with_seq2seq_and_links_parents(collection, bt_sa
         assert child.split == parent.split and child.split not in ("validation", "test")
     assert _snapshot(bt_samples["held"]) == held_before
     assert not Sample.objects.filter(parent__in=bt_samples["held"]).exists()
+    # the page's similarity histogram shades the band this run gated with, not the default one
+    band = augment_figures(job=Job(result=stats))["similarity"]["layout"]["shapes"][0]
+    assert (band["x0"], band["x1"]) == tuple(WIDE_BAND)
     # The default band keeps none of the random model's drifted outputs, and says so.
     again = samples_augment(collection=collection, methods=["backtranslate"], ratio=1.0,
                             options={"backtranslate": {"backend": f"seq2seq:{tiny_marian}"}})
