@@ -5,7 +5,8 @@ server or the worker down, and it can be started with ``accelerate launch -m tra
 several GPUs. It writes, beside its outputs:
 
 - ``log.jsonl``   one JSON object per line (events start/train/eval/checkpoint/done) — the run page polls it;
-- ``checkpoints/step-N/``  adapter + optimizer/scheduler/RNG state, for resume and clean stops;
+- ``checkpoints/step-N/``  adapter + optimizer/scheduler/RNG state (per rank), for resume and clean stops;
+- ``best.pt``     the weights with the best validation loss so far (restored before saving the result);
 - ``adapter/``    the final LoRA adapter (or full model), ``result.json`` the summary.
 
 Modules: ``config`` (the one definition of run settings and defaults), ``data`` (chat template,

@@ -211,18 +211,15 @@ def run_training(cfg: RunConfig) -> int:
                                 max_new_tokens=cfg.eval_max_new_tokens)
         return {**result, "split": held_split} if result else result
 
-    best_dir = out / "best"
+    best_file = out / "best.pt"
     ckpt_base = out / "checkpoints"
 
     def save_best(step: int, loss: float) -> None:
         """The weights with the best validation loss so far, on disk (full fine-tuning included), atomically."""
         if main:
-            tmp = out / ".best-tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir()
-            torch.save({"model": _trainable_state(model, cfg.method), "step": step, "loss": loss}, tmp / "state.pt")
-            shutil.rmtree(best_dir, ignore_errors=True)
-            os.replace(tmp, best_dir)
+            tmp = out / ".best.pt.tmp"
+            torch.save({"model": _trainable_state(model, cfg.method), "step": step, "loss": loss}, tmp)
+            os.replace(tmp, best_file)
         accelerator.wait_for_everyone()
 
     start_step, best_val, bad_evals = 0, math.inf, 0
@@ -230,7 +227,7 @@ def run_training(cfg: RunConfig) -> int:
     eval_before = None
     ckpt = _latest_checkpoint(out) if cfg.resume else None
     if not ckpt:
-        shutil.rmtree(best_dir, ignore_errors=True)  # a fresh start never inherits another attempt's best weights
+        best_file.unlink(missing_ok=True)  # a fresh start never inherits another attempt's best weights
     if ckpt:
         state = torch.load(ckpt / "state.pt", weights_only=False)
         _load_trainable_state(model, cfg.method, state["model"])
@@ -239,8 +236,8 @@ def run_training(cfg: RunConfig) -> int:
         start_step, best_val, bad_evals = state["step"], state["best_val"], state["bad_evals"]
         tokens_done, train_seconds = state.get("tokens", 0), state.get("seconds", 0.0)
         eval_before = state.get("eval_before")
-        if (best_dir / "state.pt").exists():  # may be newer than the checkpoint (killed in between)
-            best_val = min(best_val, torch.load(best_dir / "state.pt", weights_only=False)["loss"])
+        if best_file.exists():  # may be newer than the checkpoint (killed in between)
+            best_val = min(best_val, torch.load(best_file, weights_only=False)["loss"])
         rank_rng = ckpt / f"rng-{accelerator.process_index}.pt"
         _set_rng_state(torch.load(rank_rng, weights_only=False) if rank_rng.exists() else state["rng"])
         log.write("resume", step=start_step, checkpoint=str(ckpt))
@@ -347,8 +344,8 @@ def run_training(cfg: RunConfig) -> int:
         return EXIT_OK
 
     best_step = None
-    if (best_dir / "state.pt").exists():  # keep the weights with the best validation loss (any method)
-        best = torch.load(best_dir / "state.pt", weights_only=False)
+    if best_file.exists():  # keep the weights with the best validation loss (any method)
+        best = torch.load(best_file, weights_only=False)
         _load_trainable_state(model, cfg.method, best["model"])
         best_step = best["step"]
         log.write("best_restored", step=best_step, loss=best["loss"])
@@ -369,6 +366,7 @@ def run_training(cfg: RunConfig) -> int:
                   "trainable_params": n_trainable, "best_step": best_step,
                   "best_validation_loss": None if best_val == math.inf else best_val}
         _write_json(out / "result.json", result)
+        best_file.unlink(missing_ok=True)  # its weights are the adapter now
         log.write("done", status=status, step=step, adapter_path=str(adapter_dir))
     return EXIT_OK
 
