@@ -21,14 +21,13 @@ _lock = threading.Lock()
 _nlp = None
 _NER_CACHE: dict[str, tuple[tuple[int, int, str], ...]] = {}
 _NER_CACHE_MAX = 100_000
-NER_WINDOWS_PER_DOC = 24
-NER_SEPARATOR = "\n\n"
+NER_BATCH = 256  # windows per NER model call
 
 TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|Madam)"
 CAP = r"(?:(?:Mc|Mac|O['’]|D['’]|De|Van|Von)?[A-Z][a-z]+(?:[\-'’][A-Z][a-z]+)?|[A-Z]\.)"
 SUFFIX = r"(?:,?\s(?:Jr\.|Sr\.|II|III|IV|MD|DDS|PhD|DVM|Esq\.))"
 CANDIDATE_RE = re.compile(
-    rf"(?<![A-Za-z])(?:(?P<title>{TITLES}\.?)\s+)?(?P<name>{CAP}(?:\s{CAP}){{0,3}}){SUFFIX}?(?![A-Za-z])"
+    rf"(?<![A-Za-z])(?:(?P<title>{TITLES}\.?)\s+)?(?P<name>{CAP}(?:\s{CAP}){{0,5}}){SUFFIX}?(?![A-Za-z])"
 )
 # One word of ASCII context each side (a CJK neighbour is not context: spaCy would glue it to the name).
 NER_CONTEXT_WORDS = 2
@@ -42,10 +41,12 @@ EN_LEAD_CUES = frozenset(
     "attn attention cc to from by with for signed regards sincerely hi hello welcome please".split()
 )
 EN_FUNCTION_WORDS = frozenset("This The That These Those It We They He She You I A An In On At Of For And Or But".split())
-# Sentence-initial words glued to a following name ("Yesterday Logan Reese called"): stripped.
+# Sentence-initial words glued to a following name ("Yesterday Logan Reese called", "On Tuesday Mark
+# L. Brown"): stripped, as many as lead the run. (April, May, June, August are names too: kept.)
 EN_LEAD_WORDS = frozenset(
     "yesterday today tomorrow tonight our the this that these those when if after before then so and but also "
-    "however meanwhile later earlier here there".split()
+    "however meanwhile later earlier here there on in at last next every since until monday tuesday wednesday "
+    "thursday friday saturday sunday january february march september october november december".split()
 )
 # A verb right after a candidate that only people do ("April York lives at …").
 EN_RIGHT_CUES = frozenset("lives lived called calls said says wrote writes asked asks replied visited reported "
@@ -121,10 +122,45 @@ def _free(covered: list[tuple[int, int]], start: int, end: int) -> bool:
 
 
 # ------------------------------------------------------------------------------------- English
+def _strip_run(text: str, start: int, tokens: list[str]) -> tuple[int, list[str], bool]:
+    """Drops words glued in front of a name ("On Tuesday Mark Brown", "Call Norma Fisher"): (new start,
+    tokens left, whether a dropped word was a cue). Stops when two words are left."""
+    cue = False
+    while len(tokens) > 2 and (tokens[0].lower() in EN_LEAD_CUES or tokens[0].lower() in EN_LEAD_WORDS
+                               or tokens[0] in EN_FUNCTION_WORDS):
+        cue = cue or tokens[0].lower() in EN_LEAD_CUES
+        start = text.index(tokens[1], start + len(tokens[0]))
+        tokens = tokens[1:]
+    return start, tokens, cue
+
+
+def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
+    """(person, given, place) from the name lists (:mod:`curation.pii.en_lexicon`) for a run of capitalised
+    words. ``person``: a known given name first, a known surname last, no place, organisation or function
+    word — a person without the NER. ``given``: the first word is a known given name. ``place``: the run
+    ends in a place word that is not a surname after a given name ("Victoria Station", "Lincoln Park",
+    "Carnegie Hall", but not "Shannon Hall") — never a person, whatever the NER says."""
+    from . import en_lexicon
+
+    words = [t for t in tokens if not (len(t) == 2 and t.endswith("."))]  # initials do not count
+    if len(words) < 2:
+        return False, False, False
+    given, surnames = en_lexicon.get_lexicon()
+    first, last = en_lexicon.key(words[0]), en_lexicon.key(words[-1])
+    is_given = first in given
+    last_surname = any(en_lexicon.key(p) in surnames for p in re.split(r"[-\u2010]", words[-1]))
+    place = last in en_lexicon.PLACE_WORDS and (not is_given or not last_surname or first in en_lexicon.PLACE_GIVEN)
+    person = (is_given and last_surname and not place and not any(t in EN_FUNCTION_WORDS for t in words)
+              and not any(en_lexicon.key(t) in ORGISH_WORDS for t in words[1:]))
+    return person, is_given, place
+
+
 def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
-    """PERSON spans per text (outside ``covered`` spans), NER batched over all texts."""
+    """PERSON spans per text (outside ``covered`` spans): a title cue or the name lists decide on their
+    own; every other candidate goes to the NER, batched over all texts."""
     out: list[list[tuple[int, int]]] = [[] for _ in texts]
-    pending: list[tuple[int, int, int, str, int, bool]] = []  # text idx, cand start, cand end, window, offset, cue
+    # text idx, candidate start, end, window, window offset, cue, cue overrides a non-person label
+    pending: list[tuple[int, int, int, str, int, bool, bool]] = []
     for ti, text in enumerate(texts):
         if not text or not _UPPER_RE.search(text):
             continue
@@ -142,12 +178,14 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
                 if not tokens:
                     continue
                 end = start + len(" ".join(tokens))
-            lead_cue = False
-            if len(tokens) > 2 and (tokens[0].lower() in EN_LEAD_CUES or tokens[0].lower() in EN_LEAD_WORDS):
-                lead_cue = tokens[0].lower() in EN_LEAD_CUES
-                start = text.index(tokens[1], start + len(tokens[0]))
-                tokens = tokens[1:]
-            if len(tokens) < 2 or all(t.endswith(".") for t in tokens):
+            start, tokens, lead_cue = _strip_run(text, start, tokens)
+            if len(tokens) < 2 or all(t.endswith(".") for t in tokens) or tokens[0] in EN_FUNCTION_WORDS:
+                continue
+            person, given_first, place = _lexicon_evidence(tokens)
+            if person:
+                out[ti].append((start, end))
+                continue
+            if place:
                 continue
             left = WORD_LEFT_RE.search(text, max(0, start - 40), start)
             right = WORD_RIGHT_RE.search(text[end:end + 40])
@@ -159,13 +197,15 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
                 cue = following in EN_RIGHT_CUES and not right.group().lstrip().startswith((",", ".", ";"))
             if cue and any(t.lower().rstrip(".,") in ORGISH_WORDS for t in tokens):
                 cue = False
-            pending.append((ti, start, end, text[w_start:w_end], w_start, cue))
+            # a cue alone takes a run the NER found nothing in; against an ORG/GPE/… reading it needs a
+            # known given name too ("Wells Fargo reported" is an organisation, "Bradley Warner reported" not)
+            pending.append((ti, start, end, text[w_start:w_end], w_start, cue, cue and given_first))
     if not pending:
         return out
-    todo = list(dict.fromkeys(w for (_, _, _, w, _, _) in pending if w not in _NER_CACHE))
+    todo = list(dict.fromkeys(p[3] for p in pending if p[3] not in _NER_CACHE))
     if todo:
         _run_ner(todo)
-    for ti, start, end, window, offset, cue in pending:
+    for ti, start, end, window, offset, cue, cue_overrides in pending:
         found = False
         other = False
         for es, ee, label in _NER_CACHE[window]:
@@ -179,7 +219,7 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
                     out[ti].append((start, end))
                     found = True
                     break
-            elif label in NON_PERSON_LABELS and not (cue and label in CUE_OVERRIDABLE):
+            elif label in NON_PERSON_LABELS and not (cue_overrides and label in CUE_OVERRIDABLE):
                 other = True
         if not found and not other and cue:
             out[ti].append((start, end))
@@ -187,24 +227,16 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
 
 
 def _run_ner(windows: list[str]) -> None:
-    """NER over windows, several windows per spaCy Doc (joined by a blank line): spaCy's cost per
-    Doc is large next to a 6-token window, so chunking ≈ doubles throughput. Fills ``_NER_CACHE``."""
+    """NER over windows, each its own ``Doc`` but all in one batched call of the NER component (no
+    tokenizer pass through ``Language.pipe``): a window's entities do not depend on which other windows
+    share its batch, and the fixed cost of a model call is paid once. Fills ``_NER_CACHE``."""
     nlp = get_nlp()
-    chunks: list[tuple[str, list[tuple[str, int]]]] = []
-    for i in range(0, len(windows), NER_WINDOWS_PER_DOC):
-        part = windows[i:i + NER_WINDOWS_PER_DOC]
-        offsets, pos = [], 0
-        for w in part:
-            offsets.append((w, pos))
-            pos += len(w) + len(NER_SEPARATOR)
-        chunks.append((NER_SEPARATOR.join(part), offsets))
+    ner = nlp.get_pipe("ner")
     if len(_NER_CACHE) + len(windows) > _NER_CACHE_MAX:
         _NER_CACHE.clear()
-    for (text, offsets), doc in zip(chunks, nlp.pipe([c[0] for c in chunks], batch_size=32)):
-        ents = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
-        for w, off in offsets:
-            end = off + len(w)
-            _NER_CACHE[w] = tuple((s - off, e - off, label) for s, e, label in ents if s >= off and e <= end)
+    docs = [nlp.make_doc(w) for w in windows]
+    for w, doc in zip(windows, ner.pipe(docs, batch_size=NER_BATCH)):
+        _NER_CACHE[w] = tuple((e.start_char, e.end_char, e.label_) for e in doc.ents)
 
 
 # ------------------------------------------------------------------------------------- Chinese
