@@ -407,6 +407,20 @@ PLAIN_DOMAIN_SENTENCES = (
     "毛利率同比下降。", "林业部门开展了巡查。", "程序运行正常。", "严格按照流程操作。", "明天上午开会。",
 )
 
+# Places and landmarks that begin with a surname character, in the contexts names take (sentence start,
+# lists, before 的/和/附近): without them the model reads "秦岭以南" or "X山和Y州" as names. (bench/pii.py's
+# look-alike sentences use other places.)
+SURNAME_PLACES = (
+    "黄石 黄浦江 常德 金华 曲阜 钟楼 高淳 吴中 方山 石林 罗浮山 徐州 龙岩 周口 朱雀大街 白塔寺 张北 江阴 汤山 温江 马尾 "
+    "贺兰山 任城 万州 武夷山 庐山 泰山 华山 衡山 嵩山 峨眉山 岳麓山 雁荡山 邵阳 田子坊 苏州河 许昌 韩城 邓州 曹县 彭山 "
+    "陆家嘴 潘家园 余杭 叶县 苏堤 魏公村 吕梁 沈家门 姚江 卢沟桥 姜堰 钟祥 范县 金山 石门 贾汪 夏邑 邹城 孟津 熊耳山 "
+    "秦淮河 薛城 雷州 侯马 龙泉驿 史家胡同 陶然亭 黎平 顾村 邵东 万宁 钱塘江 武隆 莫干山 孔庙 汤阴 严州 方家胡同 "
+    "白沙 高碑店 杨浦 宋城 唐山 韩江 冯家湾 曾厝垵 谢家湾 梁山 罗马 中山公园 胡同 华清池 蒋家桥 蔡甸 杜甫草堂"
+).split()
+PLACE_FRAMES = ("{p}的天气转晴了。", "{p}和{q}都在下雨。", "{p}、{q}两地同时开工。", "我们周末去了{p}。",
+                "{p}附近新开了一家商场。", "{p}以北气温骤降。", "到{p}的车票已售罄。", "{p}是著名的旅游景点。",
+                "从{p}出发大约两小时。", "{p}站的换乘通道暂时关闭。")
+
 
 def synthetic_rows(people: list[str], n: int, seed: int, templates=DOMAIN_TEMPLATES + CONTEXT_TEMPLATES,
                    plain=PLAIN_DOMAIN_SENTENCES):
@@ -439,6 +453,9 @@ def synthetic_rows(people: list[str], n: int, seed: int, templates=DOMAIN_TEMPLA
         parts, spans = [], []
         pos = 0
         sentences = [rng.choice(templates) for _ in range(rng.randint(1, 3))] + rng.sample(plain, rng.randint(0, 2))
+        if plain is PLAIN_DOMAIN_SENTENCES and rng.random() < 0.3:
+            a, b = rng.sample(SURNAME_PLACES, 2)
+            sentences.append(rng.choice(PLACE_FRAMES).format(p=a, q=b))
         rng.shuffle(sentences)
         for template in sentences:
             names = {slot: draw() for slot in ("n", "n2", "n3")}
@@ -477,7 +494,9 @@ def main(argv=None) -> int:
     ap.add_argument("--all", action="store_true", help="after evaluating, refit on every line before writing")
     ap.add_argument("--c", type=float, default=1.0)
     ap.add_argument("--synthetic", type=int, default=8000, help="synthetic domain documents added to training")
-    ap.add_argument("--threshold", type=float, default=0.25)
+    from .names import CN_THRESHOLD
+
+    ap.add_argument("--threshold", type=float, default=CN_THRESHOLD, help="probability a name needs (the scrubber's)")
     args = ap.parse_args(argv)
 
     rows, words = people_daily(), load_dictionary()
