@@ -154,3 +154,12 @@ def test_bench_phrasings_are_held_out_from_the_chinese_training_templates(bench)
     for sentence in bench.ZH_FREE_PLAIN:
         assert not any(p in sentence for p in places if len(p) >= 2 and p not in ("胡同",)), sentence
     assert len(bench.make_free_docs("zh", "held-out", 2, 1)) == 2 * sum(len(h[1]) for h in bench.ZH_FREE.values())
+
+
+def test_model_prefilter_keeps_compound_surnames_whose_first_character_is_no_surname():
+    """Texts skip the Chinese model unless a surname character precedes a Han character; 上 of 上官 and
+    东 of 东方 are no single surnames, and their names are still found."""
+    assert "上" not in names.SURNAMES and "东" not in names.SURNAMES
+    for text, name in (("致上官婉儿：您的包裹已到达网点。", "上官婉儿"), ("我和东方明一起去了医院。", "东方明")):
+        assert [text[s:e] for s, e in names.chinese_names(text, [])] == [name]
+    assert names.chinese_names_batch(["Paid on 2024年3月5日 in full.", ""], [[], []]) == [[], []]
