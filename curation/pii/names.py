@@ -193,8 +193,11 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
                 continue
             if place:
                 continue
-            left = WORD_LEFT_RE.search(text, max(0, start - 40), start)
-            right = WORD_RIGHT_RE.search(text[end:end + 40])
+            # context stops at text already found (an e-mail's "xbradley" is no context for a name)
+            lo = max([e for _, e in covered[ti] if e <= start], default=0)
+            hi = min([s for s, _ in covered[ti] if s >= end], default=len(text))
+            left = WORD_LEFT_RE.search(text, max(lo, start - 40), start)
+            right = WORD_RIGHT_RE.search(text[end:min(hi, end + 40)])
             w_start = left.start() if left else start
             w_end = end + (right.end() if right else 0)
             cue = lead_cue or (bool(left) and left.group(1).split()[-1].lower() in EN_CUES)
