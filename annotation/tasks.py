@@ -5,7 +5,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from refinery.jobs import JobContext, JobError, job_handler, job_run_inline
 
@@ -99,7 +99,8 @@ def reconcile_periodically(*, every: float, max_runs: int | None = None, delays=
     while max_runs is None or n < max_runs:
         n += 1
         params = {} if delays is None else {"delays": list(delays)}
-        close_old_connections()  # a long-lived process: drop connections the database closed meanwhile
+        if not connection.in_atomic_block:  # never inside a caller's transaction (it would end it)
+            close_old_connections()  # a long-lived process: drop connections the database closed meanwhile
         try:
             job = job_run_inline(kind="annotation.labelstudio_reconcile", title="Label Studio reconcile (periodic)",
                                  params=params, progress_bar=False)

@@ -73,6 +73,8 @@ def test_one_click_train_with_live_progress(page, curator, settings):
     page.wait_for_function("document.getElementById('run-status').textContent.trim() === 'succeeded'",
                            polling=100, timeout=600_000)
     page.wait_for_selector("#adapter-link", timeout=60_000)  # the page reloads once to link the adapter
+    page.wait_for_function("document.getElementById('run-loss').textContent.includes('→')",
+                           polling=100, timeout=60_000)  # the reloaded page's first poll has filled the cards
     join(worker)
 
     assert page.text_content("#run-step").strip() == "8 / 8"
