@@ -68,6 +68,6 @@ def _load_runs(stdout, users, *, retry_failed: bool = False) -> None:
         stdout.write(f"- training: demo run #{run.pk} {job.status}: {job.error[:500]}")
         return
     adapter_promote(adapter=adapter, user=users.get("curator"))
-    stdout.write(f"- training: demo adapter {adapter.serve_name} (validation loss "
+    stdout.write(f"- training: demo adapter {adapter.serve_name} ({run.eval_after.get('split', 'held-out')} loss "
                  f"{run.eval_before.get('loss', float('nan')):.3f} → {run.eval_after.get('loss', float('nan')):.3f}), promoted")
 
