@@ -40,26 +40,33 @@ def serving_resolve(model: str | None) -> tuple[str, Adapter | None]:
     raise ServingError(f"Unknown model {name!r}; use a promoted adapter name like 'collection-a1' or '{BUNDLED_NAME}'.")
 
 
+def model_load(base_name: str, adapter: Adapter | None):
+    """(model in eval mode, tokenizer) for a base model alone or with an adapter on it — uncached.
+
+    A full fine-tune is its own folder; a LoRA adapter goes on its base. The tokenizer is the one the
+    trainer saved beside the adapter (its pad token and chat template are what training used).
+    """
+    from .trainer.modeling import load_model, load_tokenizer
+
+    if adapter is not None and adapter.method == "full":
+        model = load_model(adapter.folder)
+    else:
+        model = load_model(base_model_resolve(base_name))
+        if adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter.folder))
+    tok, _ = load_tokenizer(adapter.folder if adapter is not None else base_model_resolve(base_name))
+    return model.eval(), tok
+
+
 def _load(base_name: str, adapter: Adapter | None):
     key = f"{base_name}|{adapter.pk if adapter else ''}|{adapter.path if adapter else ''}"
     with _lock:
         if key in _loaded:
             _loaded.move_to_end(key)
             return _loaded[key]
-        from .trainer.modeling import load_model, load_tokenizer
-
-        base = base_model_resolve(base_name)
-        if adapter is not None and adapter.method == "full":
-            model = load_model(adapter.folder)
-            tok, _ = load_tokenizer(adapter.folder)
-        else:
-            model = load_model(base)
-            tok, _ = load_tokenizer(base)
-            if adapter is not None:
-                from peft import PeftModel
-
-                model = PeftModel.from_pretrained(model, str(adapter.folder))
-        model.eval()
+        model, tok = model_load(base_name, adapter)
         _loaded[key] = (model, tok)
         while len(_loaded) > MAX_LOADED:
             _loaded.popitem(last=False)

@@ -5,6 +5,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from curation.demo_data.make_binary import pdf_from_objects
 from curation.ingest.services import collection_create, ingest_paths
 
 
@@ -31,22 +32,6 @@ def zip_bytes(members: dict[str, bytes | str], *, compression=zipfile.ZIP_DEFLAT
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
-
-
-def pdf_from_objects(objects: list[bytes]) -> bytes:
-    """A PDF from raw object bodies (object 1 is the catalog), with a correct xref table."""
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
 
 
 def pdf_one_page(content: bytes, stream_dict: bytes = b"") -> bytes:

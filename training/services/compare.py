@@ -104,9 +104,9 @@ def comparison_execute(*, comparison: AdapterComparison, ctx=None) -> dict:
     """Score each base model once (the reference) and each adapter on the comparison's file."""
     import torch
 
-    from ..basemodels import base_model_resolve
+    from ..serving import model_load
     from ..trainer.data import encode_file, read_messages_jsonl
-    from ..trainer.modeling import LossModule, causal_lm_of, evaluate_split, load_model, load_tokenizer
+    from ..trainer.modeling import LossModule, causal_lm_of, evaluate_split
 
     adapters = list(Adapter.objects.filter(pk__in=comparison.adapter_ids).order_by("number"))
     missing = set(comparison.adapter_ids) - {a.pk for a in adapters}
@@ -120,18 +120,7 @@ def comparison_execute(*, comparison: AdapterComparison, ctx=None) -> dict:
     for i, (key, base_name, adapter) in enumerate(targets):
         if ctx is not None:
             ctx.progress(i, len(targets), stage=f"Scoring {adapter or base_name}", force=True)
-        base = base_model_resolve(base_name)
-        if adapter is not None and adapter.method == "full":
-            model = load_model(adapter.folder)
-            tok, _ = load_tokenizer(adapter.folder)
-        else:
-            model = load_model(base)
-            tok, _ = load_tokenizer(adapter.folder if adapter is not None else base)
-            if adapter is not None:
-                from peft import PeftModel
-
-                model = PeftModel.from_pretrained(model, str(adapter.folder))
-        model.eval()
+        model, tok = model_load(base_name, adapter)
         # one sequence length for every model: each is scored on exactly the same tokens
         examples = encode_file(tok, comparison.file, COMPARE_MAX_SEQ_LEN, strict=False, limit=COMPARE_MAX_SAMPLES)
         loss_module = LossModule(causal_lm_of(model)).eval()
