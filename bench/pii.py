@@ -18,12 +18,16 @@
   three-character names, compound surnames) — ``EN_FREE`` / ``ZH_FREE``, each kind with a dev half
   (looked at while fixing the detectors) and a held-out half (never used to tune anything; the Chinese
   model's training templates share none of them). Faker en_US / zh_CN names, which neither model saw.
-  Also: the keep-rate on look-alike non-PII sentences (places that start with a given name or a surname
-  character, drug names, firms) and, for English, recall on names outside the census name lists
+  Also: the keep-rate on look-alike non-PII sentences, dev and held-out halves (places that start with a
+  given name or a surname character, drug names, firms; Chinese also dishes, brands, idioms and common
+  words beginning with a surname character, drawn from jieba's dictionary, People's Daily and Faker
+  zh_CN by curation.pii.zh_lookalikes, whose "train" split alone the Chinese model trains on) and, for
+  English, recall on names outside the census name lists
   (Faker en_IN) — the names that only the NER can find. Speed is timed on those too (every name through
   the NER: our slow path).
 Bars (issue 3): structured recall ≥ 0.98, names ≥ 0.90, keep-rate ≥ 0.99, ≥ 10× Presidio docs/s; free-text
-names ≥ 0.97 on both languages with ≥ 0.99 of non-PII tokens kept; the script exits 1 when one is missed.
+names ≥ 0.97 on both languages with ≥ 0.99 of non-PII tokens kept around them and in the look-alike
+sentences (every language and half); the script exits 1 when one is missed.
 """
 from __future__ import annotations
 
@@ -296,6 +300,10 @@ ZH_FREE = {
 }
 # Non-PII text with the capitalised words and Han characters that look most like names: places (many
 # begin with a given name or a surname character), drug names, organisations, products, codes, numbers.
+# Dev half: the sentences below (EN_FREE_PLAIN, ZH_FREE_PLAIN — looked at while fixing the detectors) and,
+# for Chinese, words of curation.pii.zh_lookalikes' "dev" split in the ZH_LOOKALIKE_FRAMES dev frames.
+# Held-out half: EN_FREE_PLAIN_HELDOUT (written before any of them was run) and the "held-out" split's
+# words in the held-out frames; the Chinese model trains on the "train" split in frames of its own.
 EN_FREE_PLAIN = (
     "The conference moves from Santa Barbara to Fort Worth in {date}.",
     "Flights to Salt Lake City and Virginia Beach were cancelled at {time}.",
@@ -352,6 +360,52 @@ ZH_FREE_PLAIN = (
     "程序员需要定期备份代码。", "周转资金不足时可以申请贷款。", "项目进度比计划提前一周。",
 )
 
+EN_FREE_PLAIN_HELDOUT = (
+    "The ferry from Martha's Vineyard to Nantucket left at {time}.",
+    "Our branches in Tucson, Boise and Spokane close early on {date}.",
+    "Offices in Raleigh and Durham were closed after the storm.",
+    "She was prescribed Lipitor and Zoloft; Prednisone was tapered.",
+    "Patients on Xarelto should avoid Ibuprofen before surgery.",
+    "Amoxicillin 500 mg three times daily for seven days.",
+    "Morgan Stanley and Charles Schwab cut fees by {pct}.",
+    "Delta Air Lines and Southwest Airlines added flights to Orlando.",
+    "The Brooklyn Bridge and Central Park were crowded on {date}.",
+    "Mayo Clinic updated its guidance on {icd}.",
+    "Version {version} of Mozilla Firefox blocks the tracker.",
+    "Procter & Gamble shares rose {pct} after the report.",
+    "The Mississippi River flooded parts of Memphis.",
+    "Cleveland Clinic and Stanford Health Care joined the trial.",
+    "Snow closed the roads between Denver and Colorado Springs.",
+    "The Seattle Seahawks signed a new kicker before {date}.",
+    "Whole Foods Market and Trader Joe's raised prices by {pct}.",
+    "Lake Michigan and Lake Superior froze early this year.",
+    "The Smithsonian Institution reopened its museums at {time}.",
+    "Taking Metoprolol with Amlodipine lowered her blood pressure.",
+    "Jersey City and Newark share a commuter rail line.",
+    "The Ohio State University and Penn State play on Saturday.",
+)
+# Frames for the look-alike words of curation.pii.zh_lookalikes (kind → (dev frames, held-out frames));
+# {w}/{w2}: words of that kind and split. Sentence start, lists, before 的, after 去/在/到/位于/从: where
+# names stand too. None of them is a training frame of the Chinese model.
+ZH_LOOKALIKE_FRAMES = {
+    "place": (("{w}今年的降水偏多。", "我们明天去{w}。", "{w}和{w2}之间通了高铁。", "他在{w}住了十年。",
+               "请把货送到{w}。", "{w}附近有一家药店。"),
+              ("{w}的房价比去年高。", "下个月我要前往{w}出差。", "{w}、{w2}都发布了暴雨预警。", "公司位于{w}。",
+               "从{w}出发需要三个小时。", "他老家在{w}。")),
+    "organisation": (("{w}发布了招聘公告。", "我在{w}工作。", "{w}和{w2}签署了合作协议。"),
+                     ("{w}的负责人接受了采访。", "这份报告由{w}提供。", "他去年加入了{w}。")),
+    "drug": (("医生给他开了{w}。", "{w}每日三次，饭后服用。", "{w}和{w2}不能同时使用。"),
+             ("服用{w}后症状缓解。", "药房里的{w}已经售完。", "{w}需要避光保存。")),
+    "dish": (("中午我们点了{w}。", "{w}是这家店的招牌菜。", "{w}和{w2}都很好吃。"),
+             ("这道{w}做得不错。", "他最爱吃{w}。", "菜单上有{w}、{w2}。")),
+    "brand": (("关于{w}的报道越来越多。", "{w}这个名字大家都熟悉。", "他提到了{w}。"),
+              ("{w}的消息传得很快。", "大家都在讨论{w}。", "这次展览的主题是{w}。")),
+    "idiom": (("可以说是{w}。", "{w}，这是他的真实写照。", "这几年他一直{w}。"),
+              ("真是{w}啊。", "用{w}来形容再合适不过。", "{w}这个成语很常用。")),
+    "word": (("{w}是这次讨论的重点。", "报告里多次提到{w}。", "大家对{w}很关心。"),
+             ("{w}的问题需要尽快解决。", "关于{w}，我们还有几点补充。", "他在会上谈到了{w}。")),
+}
+
 ZH_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "司徒", "慕容")
 
 
@@ -398,15 +452,52 @@ def make_free_docs(lang: str, split: str, per_template: int, seed: int,
     return docs
 
 
-def make_free_plain_docs(lang: str, n: int, seed: int) -> list[DocBuilder]:
+def make_free_plain_docs(lang: str, split: str, n: int, seed: int) -> list[tuple[str, DocBuilder]]:
+    """(kind, one-sentence look-alike document) × ``n`` for ``split`` ("dev" / "held-out"). English: the
+    hand-written sentences of the split. Chinese dev: half ZH_FREE_PLAIN (kind "sentences"), half dev
+    words in dev frames; held-out: held-out words in held-out frames. Kinds are drawn evenly, words
+    evenly within a kind."""
     rng = random.Random(seed)
-    sentences = EN_FREE_PLAIN if lang == "en" else ZH_FREE_PLAIN
     docs = []
-    for _ in range(n):
+    if lang == "en":
+        sentences = EN_FREE_PLAIN if split == "dev" else EN_FREE_PLAIN_HELDOUT
+        for _ in range(n):
+            doc = DocBuilder()
+            doc.sentence(rng.choice(sentences), non_pii_values(rng))
+            docs.append(("sentences", doc))
+        return docs
+    from curation.pii.zh_lookalikes import lookalike_words
+
+    words = lookalike_words(split, tuple(ZH_LOOKALIKE_FRAMES))
+    kinds = [k for k in ZH_LOOKALIKE_FRAMES if len(words[k]) >= 2]
+    for j in range(n):
         doc = DocBuilder()
-        doc.sentence(rng.choice(sentences), non_pii_values(rng))
-        docs.append(doc)
+        if split == "dev" and j % 2 == 0:
+            doc.sentence(rng.choice(ZH_FREE_PLAIN), non_pii_values(rng))
+            docs.append(("sentences", doc))
+            continue
+        kind = rng.choice(kinds)
+        w, w2 = rng.sample(words[kind], 2)
+        frame = rng.choice(ZH_LOOKALIKE_FRAMES[kind][0 if split == "dev" else 1])
+        doc.sentence(frame, {"w": (w, None), "w2": (w2, None)})
+        docs.append((kind, doc))
     return docs
+
+
+def evaluate_lookalikes(scrubber, lang: str, split: str, n: int, seed: int) -> tuple[float, dict[str, float], dict]:
+    """Keep-rate of non-PII tokens on ``n`` look-alike documents of ``split``: overall, per kind, and how
+    often each replaced string was replaced."""
+    docs = make_free_plain_docs(lang, split, n, seed)
+    results = scrubber.scrub_batch([d.text for _, d in docs])
+    kept, tokens = defaultdict(int), defaultdict(int)
+    replaced: dict[str, int] = defaultdict(int)
+    for (kind, doc), r in zip(docs, results):
+        a, b = _keep(doc.text, doc.plain, [(e.start, e.end) for e in r.entities])
+        kept[kind], tokens[kind] = kept[kind] + a, tokens[kind] + b
+        for e in r.entities:
+            replaced[e.value] += 1
+    overall = sum(kept.values()) / max(1, sum(tokens.values()))
+    return overall, {c: kept[c] / max(1, tokens[c]) for c in tokens}, dict(replaced)
 
 
 def ours_spans(results) -> list[tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
@@ -625,21 +716,11 @@ def main(argv=None) -> int:
     oov_docs = make_free_docs("en", "all", max(1, k // 4), args.seed + 13, locale="en_IN")
     oov = evaluate_free(oov_docs, ours_spans(ours.scrub_batch([d.text for _, d in oov_docs])))
     oov_pres = evaluate_free(oov_docs, presidio_spans([analyzer.analyze(d.text, language="en") for _, d in oov_docs]))
-    lookalike = {}
-    for lang in ("en", "zh"):
-        docs = make_free_plain_docs(lang, 20 * k, args.seed + 14)
-        results = ours.scrub_batch([d.text for d in docs])
-        kept = tokens = 0
-        replaced: dict[str, int] = defaultdict(int)
-        for doc, r in zip(docs, results):
-            a, b = _keep(doc.text, doc.plain, [(e.start, e.end) for e in r.entities])
-            kept, tokens = kept + a, tokens + b
-            for e in r.entities:
-                replaced[e.value] += 1
-        lookalike[lang] = kept / max(1, tokens), sorted(replaced, key=lambda v: -replaced[v])
+    lookalike = {(lang, split): evaluate_lookalikes(ours, lang, split, 20 * k, args.seed + 14)
+                 for lang in ("en", "zh") for split in ("dev", "held-out")}
     n_names = {key: sum(len(d.pii) for _, d in docs) for key, (docs, _) in free.items()}
-    print(f"\nFree-text person names (one sentence a document, {k} per phrasing; Faker names; dev phrasings were"
-          " looked at while fixing, held-out ones were not)")
+    print(f"\nFree-text person names (one sentence a document, {k} per phrasing; Faker names; dev phrasings are"
+          " for fixing the detectors, held-out ones are not — their misses below are shown, not for tuning)")
     print(f"  {'':28}{'en dev':>10}{'en held-out':>13}{'Presidio':>10}{'zh dev':>10}{'zh held-out':>13}")
     print(f"  {'names':28}{n_names['en', 'dev']:>10}{n_names['en', 'held-out']:>13}{n_names['en', 'held-out']:>10}"
           f"{n_names['zh', 'dev']:>10}{n_names['zh', 'held-out']:>13}")
@@ -654,8 +735,18 @@ def main(argv=None) -> int:
         misses = free[lang, "held-out"][1][3][:3] or free[lang, "dev"][1][3][:3]
         if misses:
             print(f"  missed {lang}: " + " · ".join(misses))
-    print(f"  look-alike non-PII sentences (places, drugs, firms, codes) kept: en {lookalike['en'][0]:.4f}, "
-          f"zh {lookalike['zh'][0]:.4f}; replaced: {', '.join((lookalike['en'][1] + lookalike['zh'][1])[:8]) or 'nothing'}")
+    print(f"\nLook-alike non-PII sentences ({20 * k} a language and half; places, drugs, firms, dishes, idioms, codes):"
+          " non-PII tokens kept")
+    for lang in ("en", "zh"):
+        for split in ("dev", "held-out"):
+            keep, per_kind, replaced = lookalike[lang, split]
+            kinds = ", ".join(f"{c} {v:.3f}" for c, v in sorted(per_kind.items(), key=lambda kv: kv[1]))
+            print(f"  {lang} {split:9}{keep:.4f}   by kind: {kinds}")
+            if split == "dev":  # what the held-out half replaces is not shown: it is not for fixing
+                top = sorted(replaced, key=lambda v: -replaced[v])[:8]
+                print(f"  {'':13}replaced most: {', '.join(top) or 'nothing'}")
+            else:
+                print(f"  {'':13}{sum(replaced.values())} spans replaced in {len(replaced)} distinct strings")
     print(f"  English names outside the census lists (Faker en_IN, every phrasing): ours {oov[0]:.3f}, "
           f"Presidio {oov_pres[0]:.3f}")
 
@@ -666,8 +757,9 @@ def main(argv=None) -> int:
         "person recall >= 0.90 (held-out)": min(ho_en_rec["PERSON"], ho_zh_rec["PERSON"]) >= 0.90,
         "non-PII keep >= 0.99": min(en_keep, zh_keep, ho_en_keep, ho_zh_keep) >= 0.99,
         "free-text name recall >= 0.97 (en, zh; dev and held-out)": min(r[1][0] for r in free.values()) >= 0.97,
-        "free-text non-PII keep >= 0.99 (around names; look-alike sentences)":
-            min(min(r[1][2] for r in free.values()), lookalike["en"][0], lookalike["zh"][0]) >= 0.99,
+        "free-text non-PII keep >= 0.99 around names (en, zh; dev and held-out)":
+            min(r[1][2] for r in free.values()) >= 0.99,
+        "look-alike non-PII keep >= 0.99 (en, zh; dev and held-out)": min(v[0] for v in lookalike.values()) >= 0.99,
         ">= 10x Presidio docs/s (one at a time)": presidio_s / ours_single_s >= 10,
         ">= 10x Presidio docs/s (batched)": presidio_batch_s / ours_batch_s >= 10,
     }
