@@ -1,9 +1,16 @@
 """N-gram overlap decontamination (pure, no Django).
 
-Held-out text (validation/test samples, uploaded evaluation sets) is turned into sorted arrays of hashed
-token n-grams, one per source; a training sample whose share of n-grams found there reaches
-``max_overlap`` is contaminated. Tokens are words for alphabetic scripts and single characters for CJK,
-so Chinese and English text are measured alike. System prompts are left out (they are shared on purpose).
+Held-out text (validation/test samples, uploaded evaluation sets) is turned into one sorted array of hashed
+token n-grams, each tagged with the first source that has it; a training sample whose share of n-grams found
+there reaches ``max_overlap`` is contaminated. Tokens are words for alphabetic scripts and single characters
+for CJK (``training.splits.tokens``), so Chinese and English text are measured alike. System prompts are left
+out (they are shared on purpose).
+
+The index and the queries work on 52-bit n-gram fingerprints (the top bits of the 64-bit gram hash), so a
+query batch is one sorted integer array (fingerprint above, text number below): a false match needs two
+different n-grams to agree in 52 bits — about (held-out grams) / 2**52 per query gram, i.e. well under one
+false gram in a million-sample dataset. The index costs 8 bytes per distinct held-out gram plus a 2-byte
+bit filter that answers most misses from memory-cache-sized words.
 """
 from __future__ import annotations
 
@@ -11,7 +18,17 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .splits import gram_hashes, token_hashes
+from .splits import batch_gram_hashes, gram_hashes, token_hashes
+
+_U64 = np.uint64
+LOW_BITS = 12                     # text number within a query batch / source number within the index
+MAX_SOURCES = (1 << LOW_BITS) - 1
+QUERY_BATCH = 1 << LOW_BITS       # texts per sorted query batch
+_LOW_MASK = _U64((1 << LOW_BITS) - 1)
+_SHIFT = _U64(LOW_BITS)
+_FP_BITS = 64 - LOW_BITS
+FILTER_MIN = 1 << 16              # held-out grams from which the bit filter pays off
+FILTER_BITS_PER_GRAM = 16         # ≈ 6 % of misses pass the filter and are searched
 
 
 def ngram_hashes(text: str | np.ndarray, n: int) -> np.ndarray:
@@ -24,69 +41,125 @@ def messages_text(messages: Iterable[dict]) -> str:
 
 
 class HeldOutIndex:
-    """N-gram hashes of held-out texts per source ("validation", "test", "eval:<name>")."""
+    """N-gram fingerprints of held-out texts per source ("validation", "test", "eval:<name>")."""
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self._parts: dict[str, list[np.ndarray]] = {}
-        self._sorted: dict[str, np.ndarray] | None = None
+        self.sources: list[str] = []          # in order of first ``add``: a gram counts for the first that has it
+        self._parts: list[np.ndarray] = []
+        self._held: np.ndarray | None = None  # sorted: fingerprint << LOW_BITS | source number, one per fingerprint
+        self._filter: np.ndarray | None = None
+        self._filter_shift = _U64(0)
+
+    def _source(self, source: str) -> int:
+        if source not in self.sources:
+            if len(self.sources) >= MAX_SOURCES:
+                raise ValueError(f"at most {MAX_SOURCES} held-out sources")
+            self.sources.append(source)
+        return self.sources.index(source)
+
+    def add_grams(self, grams: np.ndarray, source: str) -> None:
+        """Gram hashes (any number of texts, repeats allowed) of held-out ``source``."""
+        src = self._source(source)
+        if len(grams):
+            keys = (grams >> _SHIFT) << _SHIFT
+            keys |= _U64(src)
+            self._parts.append(keys)
+            self._held = None
 
     def add(self, text: str | np.ndarray, source: str) -> None:
-        self._parts.setdefault(source, []).append(ngram_hashes(text, self.n))
-        self._sorted = None
+        self.add_grams(ngram_hashes(text, self.n), source)
+
+    def add_tokens(self, toks: np.ndarray, counts: np.ndarray, source: str) -> None:
+        """Many held-out texts given as token hashes (concatenated) and token counts."""
+        self.add_grams(batch_gram_hashes(toks, counts, self.n)[0], source)
 
     def __bool__(self) -> bool:
-        return any(len(a) for parts in self._parts.values() for a in parts)
+        return bool(self._parts) or (self._held is not None and len(self._held) > 0)
 
-    def _index(self) -> dict[str, np.ndarray]:
-        if self._sorted is None:
-            self._sorted = {src: np.unique(np.concatenate(parts)) for src, parts in self._parts.items() if parts}
-        return self._sorted
+    def _index(self) -> np.ndarray:
+        if self._held is None or self._parts:
+            parts = ([self._held] if self._held is not None else []) + self._parts
+            self._parts = []
+            keys = np.concatenate(parts) if parts else np.empty(0, _U64)
+            del parts
+            keys.sort()  # in place; equal fingerprints end up together, lowest source number first
+            self._held = keys[np.r_[True, (keys[1:] >> _SHIFT) != (keys[:-1] >> _SHIFT)]] if len(keys) else keys
+            del keys
+            self._filter = None
+            if len(self._held) >= FILTER_MIN:
+                bits = 1 << int(np.ceil(np.log2(len(self._held) * FILTER_BITS_PER_GRAM)))
+                self._filter_shift = _U64(64 - int(np.log2(bits)))
+                words = np.zeros(bits // 64, dtype=_U64)
+                b = self._held >> self._filter_shift
+                np.bitwise_or.at(words, (b >> _U64(6)).astype(np.intp), _U64(1) << (b & _U64(63)))
+                self._filter = words
+        return self._held
+
+    def _lookup(self, fp: np.ndarray) -> np.ndarray:
+        """Source number of each query fingerprint (sorted, ``fp << LOW_BITS``), -1 when not held out."""
+        held = self._index()
+        out = np.full(len(fp), -1, dtype=np.int64)
+        if not len(held) or not len(fp):
+            return out
+        idx = np.arange(len(fp))
+        if self._filter is not None:
+            b = fp >> self._filter_shift
+            maybe = (self._filter[(b >> _U64(6)).astype(np.intp)] >> (b & _U64(63))) & _U64(1)
+            idx = np.flatnonzero(maybe)
+        q = fp[idx]
+        pos = np.minimum(np.searchsorted(held, q), len(held) - 1)
+        got = held[pos]
+        hit = (got >> _SHIFT) == (q >> _SHIFT)
+        out[idx[hit]] = (got[hit] & _LOW_MASK).astype(np.int64)
+        return out
+
+    def shares(self, toks: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For texts given as token hashes (concatenated) and counts: (share of each text's distinct n-grams that
+        are held out, index into ``sources`` of the source with the most of them (ties: the larger name), -1
+        when none). A gram counts once, for the first source that has it."""
+        counts = np.asarray(counts, dtype=np.int64)
+        n_texts = len(counts)
+        share = np.zeros(n_texts)
+        best = np.full(n_texts, -1, dtype=np.int64)
+        if not self or not n_texts:
+            return share, best
+        self._index()
+        n_src = len(self.sources)
+        by_name = np.array(sorted(range(n_src), key=lambda s: self.sources[s], reverse=True), dtype=np.int64)
+        tok_start = np.concatenate(([0], np.cumsum(counts)))
+        for lo in range(0, n_texts, QUERY_BATCH):
+            hi = min(lo + QUERY_BATCH, n_texts)
+            grams, gc = batch_gram_hashes(toks[tok_start[lo]:tok_start[hi]], counts[lo:hi], self.n)
+            if not len(grams):
+                continue
+            keys = (grams >> _SHIFT) << _SHIFT
+            keys |= np.repeat(np.arange(hi - lo, dtype=_U64), gc)
+            keys.sort()
+            keys = keys[np.r_[True, keys[1:] != keys[:-1]]]  # distinct (gram, text) pairs, by gram
+            owner = (keys & _LOW_MASK).astype(np.int64)
+            distinct = np.bincount(owner, minlength=hi - lo)
+            src = self._lookup((keys >> _SHIFT) << _SHIFT)
+            found = src >= 0
+            if not found.any():
+                continue
+            hits = np.bincount(owner[found] * n_src + src[found], minlength=(hi - lo) * n_src).reshape(hi - lo, n_src)
+            total = hits.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share[lo:hi] = np.where(distinct > 0, total / np.maximum(distinct, 1), 0.0)
+            top = by_name[hits[:, by_name].argmax(axis=1)]
+            best[lo:hi] = np.where(total > 0, top, -1)
+        return share, best
+
+    def overlaps(self, texts: list[str | np.ndarray]) -> list[tuple[float, str | None]]:
+        """``overlap`` of many texts at once (one sorted query batch per 4,096 texts)."""
+        ths = [token_hashes(t) if isinstance(t, str) else np.asarray(t, dtype=_U64) for t in texts]
+        if not ths:
+            return []
+        share, best = self.shares(np.concatenate(ths), np.array([len(t) for t in ths]))
+        return [(float(s), self.sources[b] if b >= 0 else None) for s, b in zip(share.tolist(), best.tolist())]
 
     def overlap(self, text: str | np.ndarray) -> tuple[float, str | None]:
         """Share of the text's n-grams that are held out, and the source with the most hits."""
-        grams = ngram_hashes(text, self.n)
-        if not len(grams):
-            return 0.0, None
-        hits: dict[str, int] = {}
-        for src, held in self._index().items():
-            if not len(held):
-                continue
-            pos = np.minimum(np.searchsorted(held, grams), len(held) - 1)
-            found = grams[held[pos] == grams]
-            if len(found):
-                hits[src] = len(found)
-                grams = grams[held[pos] != grams]  # count each gram once, for the first source that has it
-        if not hits:
-            return 0.0, None
-        total = sum(hits.values())
-        return total / (total + len(grams)), max(hits, key=lambda s: (hits[s], s))
+        return self.overlaps([text])[0]
 
-    def overlaps(self, texts: list[str | np.ndarray]) -> list[tuple[float, str | None]]:
-        """``overlap`` of many texts at once: one sorted search per source for the whole batch."""
-        grams = [ngram_hashes(t, self.n) for t in texts]
-        lengths = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(grams))
-        if not len(grams) or not lengths.sum():
-            return [(0.0, None)] * len(grams)
-        flat = np.concatenate(grams)
-        owner = np.repeat(np.arange(len(grams)), lengths)
-        order = np.argsort(flat)  # sorted queries walk the held-out array in order: ~5x faster than random ones
-        flat, owner = flat[order], owner[order]
-        open_ = np.ones(len(flat), dtype=bool)  # grams not yet counted for an earlier source
-        hits: dict[str, np.ndarray] = {}
-        for src, held in self._index().items():
-            if not len(held):
-                continue
-            pos = np.minimum(np.searchsorted(held, flat), len(held) - 1)
-            found = (held[pos] == flat) & open_
-            if found.any():
-                hits[src] = np.bincount(owner[found], minlength=len(grams))
-                open_ &= ~found
-        out: list[tuple[float, str | None]] = []
-        for i, n in enumerate(lengths.tolist()):
-            counts = {src: int(h[i]) for src, h in hits.items() if h[i]}
-            if not counts:
-                out.append((0.0, None))
-                continue
-            out.append((sum(counts.values()) / n, max(counts, key=lambda s: (counts[s], s))))
-        return out

@@ -75,29 +75,140 @@ class FileStats:
         return {"rows": self.rows, "bytes": self.bytes, "sha256": self.sha256}
 
 
-def write_jsonl_atomic(path: Path, records: Iterable[Record], convert: Callable[[Record], Record] | None = None,
-                       *, buffer_rows: int = 2000) -> FileStats:
+class BackgroundIO:
+    """One thread that writes (and hashes) buffers for any number of files, in submission order. File writes and
+    sha256 release the GIL, so the caller keeps computing while the disk catches up; at most ``depth``
+    buffers wait, so memory stays bounded. An error surfaces at a later ``submit`` or at ``drain``."""
+
+    def __init__(self, depth: int = 8) -> None:
+        import collections
+        import concurrent.futures
+
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-io")
+        self._futures: collections.deque = collections.deque()
+        self._depth = depth
+
+    def submit(self, fn: Callable, *args) -> None:
+        self._futures.append(self._pool.submit(fn, *args))
+        while len(self._futures) > self._depth:
+            self._futures.popleft().result()
+
+    def drain(self) -> None:
+        while self._futures:
+            self._futures.popleft().result()
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> BackgroundIO:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001 — the first error is the one being raised
+                pass
+
+
+class JsonlWriter:
+    """One JSONL file written incrementally to a temp name and renamed into place by ``close`` (``abort`` — or
+    leaving a ``with`` block by an exception — removes it). Counts rows and bytes and hashes as it writes, so
+    several files can be filled in one pass over the data; with ``io`` the writing and hashing happen on that
+    background thread."""
+
+    def __init__(self, path: Path, *, buffer_bytes: int = 1 << 20, io: BackgroundIO | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self._fh = open(self._tmp, "wb")  # noqa: SIM115 — closed by close() / abort()
+        self._buf: list[bytes] = []
+        self._size = 0
+        self._limit = buffer_bytes
+        self._io = io
+        self.stats = FileStats()
+
+    def write_line(self, line: bytes) -> None:
+        """One row, already serialised (UTF-8 JSON without the newline)."""
+        self._buf.append(line)
+        self._size += len(line)
+        if self._size >= self._limit:
+            self._flush()
+
+    def write(self, record: Record) -> None:
+        self.write_line(_dumps(record).encode("utf-8"))
+
+    def _emit(self, data: bytes) -> None:
+        self.stats.feed(data)
+        self._fh.write(data)
+
+    def _flush(self) -> None:
+        if self._buf:
+            self.stats.rows += len(self._buf)
+            self._buf.append(b"")
+            data = b"\n".join(self._buf)
+            self._buf = []
+            self._size = 0
+            if self._io is not None:
+                self._io.submit(self._emit, data)
+            else:
+                self._emit(data)
+
+    def close(self) -> FileStats:
+        self._flush()
+        if self._io is not None:
+            self._io.drain()
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+        return self.stats
+
+    def abort(self) -> None:
+        if self._io is not None:
+            try:
+                self._io.drain()
+            except Exception:  # noqa: BLE001 — aborting anyway
+                pass
+        self._fh.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_jsonl_atomic(path: Path, records: Iterable[Record], convert: Callable[[Record], Record] | None = None) -> FileStats:
     """Write ``records`` (optionally converted) as JSONL to a temp name, then rename; returns its stats."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with JsonlWriter(path) as out:
+        dumps = _dumps
+        for rec in records:
+            out.write_line(dumps(convert(rec) if convert else rec).encode("utf-8"))
+    return out.stats
+
+
+def copy_file_atomic(src: Path, dst: Path) -> FileStats:
+    """Copy ``src`` to ``dst`` through a temp name, hashing the bytes on the way; returns the copy's stats
+    (rows = lines)."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
     stats = FileStats()
     try:
-        with open(tmp, "wb") as fh:
-            buf: list[str] = []
-            for rec in records:
-                buf.append(_dumps(convert(rec) if convert else rec))
-                if len(buf) >= buffer_rows:
-                    stats.rows += len(buf)
-                    data = ("\n".join(buf) + "\n").encode("utf-8")
-                    stats.feed(data)
-                    fh.write(data)
-                    buf.clear()
-            if buf:
-                stats.rows += len(buf)
-                data = ("\n".join(buf) + "\n").encode("utf-8")
-                stats.feed(data)
-                fh.write(data)
-        os.replace(tmp, path)
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            for chunk in iter(lambda: fin.read(1 << 22), b""):
+                stats.feed(chunk)
+                stats.rows += chunk.count(b"\n")
+                fout.write(chunk)
+        os.replace(tmp, dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -1,34 +1,49 @@
 """Dataset version services: build an immutable version from a collection's samples, export, diff.
 
-``dataset_version_create`` is the one way a version comes to be (web job, API, CLI):
+``dataset_version_create`` is the one way a version comes to be (web job, API, CLI). It streams: memory is
+a fixed amount plus about 150 bytes per selected sample (numpy columns), whatever the collection's size.
 
-1. select the collection's samples with the filter spec (origin, language, domain; with annotation
+1. select: the collection's rows are read in chunks (``values_list(...).iterator()``: a server-side cursor
+   on PostgreSQL, JSON columns as text), filtered with the spec (origin, language, domain; with annotation
    summaries: labels, agreement, adjudication, quality; with a pipeline run: its kept, PII-scrubbed output);
-2. group samples that must share a split (parent/augmented, same source document, near-duplicates);
-3. assign seeded, stratified splits (pinned splits kept);
-4. decontaminate train against validation/test and uploaded evaluation sets (n-gram overlap);
-5. write canonical ``data/<split>.jsonl`` plus the other formats, lineage, card, ``dataset_info.json`` and
-   ``manifest.json`` to a temp folder, then number the version and rename the folder in one transaction.
+   each selected sample's rows for every format go to a scratch file (its canonical record, alpaca and
+   sharegpt lines, its lineage row) and its token hashes to another; what grouping, splitting and the
+   manifest need stays in memory as compact columns (ids, codes, a 128-bit content hash, LSH band hashes);
+2. group samples that must share a split (parent/augmented, same source document, identical content,
+   exact and near-duplicates — ``training.splits.DuplicateFinder``), all on the columns (union-find in scipy);
+3. assign seeded, stratified splits per group (pinned splits kept);
+4. decontaminate train against validation/test and uploaded evaluation sets: one pass over the token file
+   indexes the held-out side's n-grams, a second queries the train side in sorted batches;
+5. write ``data/<split>.jsonl``, ``alpaca/``, ``sharegpt/`` and ``lineage.jsonl`` in one pass over the scratch
+   file (rows copied as bytes, files hashed as they are written), ``parquet/`` from the canonical files
+   (Arrow, in a background thread while the next split is written), then card, ``dataset_info.json`` and
+   ``manifest.json`` — all in a temp folder, then number the version and rename the folder in one transaction.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import uuid
 import zipfile
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import ujson
+import xxhash
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from ..dataset_spec import NEAR_DUP_THRESHOLD, DatasetSpec, DatasetSpecError
@@ -38,8 +53,11 @@ from ..export import card as card_mod
 from ..export import messages as messages_fmt
 from ..export.base import (
     FORMATS,
+    BackgroundIO,
     ExportError,
+    JsonlWriter,
     apply_cot,
+    copy_file_atomic,
     file_sha256,
     iter_jsonl,
     write_json_atomic,
@@ -47,15 +65,33 @@ from ..export.base import (
     write_text_atomic,
 )
 from ..models.datasets import SPLITS, DatasetVersion, EvaluationSet
-from ..splits import PIN_STRENGTH, UnionFind, assign_splits, near_duplicate_pairs, token_hashes
+from ..splits import (
+    PIN_STRENGTH,
+    DuplicateFinder,
+    assign_split_arrays,
+    batch_token_hashes,
+    components,
+    group_order_keys,
+)
 
 MANIFEST_VERSION = 1
 MANIFEST_LIST_CAP = 200  # per-sample lists kept in the database copy of the manifest (manifest.json has them all)
 LABEL_CHUNK = 500
-DECONTAM_BATCH = 2000  # train samples checked against the held-out index per vectorised search
 LABEL_MAX_CHARS = 100  # longer strings in a label are free text (an edited answer), not a category
+FETCH_CHUNK = 2000       # rows per database round trip
+SELECT_BATCH = 1024      # selected samples tokenised and hashed per numpy batch
+SCAN_BATCH = 4096        # samples per batch when the token file is read back (decontamination)
+BUCKET_BYTES = 8 << 20   # records per bucket of the scratch file at the expected row size (one bucket in memory)
+ROW_BYTES_GUESS = 4096   # expected bytes of a sample's three rows (canonical, alpaca, sharegpt)
+MAX_BUCKETS = 4096
+PENDING_BYTES = 16 << 20  # rows buffered across all buckets before a bucket's block is written
+MIN_BLOCK_BYTES = 16 << 10
 JSONL_WRITERS = {"messages": messages_fmt, "alpaca": alpaca, "sharegpt": sharegpt}
 VALID_ROLES = ("system", "user", "assistant")
+
+
+def _dumps(obj: Any) -> str:
+    return ujson.dumps(obj, ensure_ascii=False, escape_forward_slashes=False)
 
 
 class DatasetError(ValueError):
@@ -63,7 +99,7 @@ class DatasetError(ValueError):
 
 
 # ============================================================================ selection
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Candidate:
     sample_id: int
     messages: list[dict]
@@ -84,7 +120,7 @@ class Candidate:
     pipeline_run_id: int | None = None
     cot_stripped: bool = False
 
-    @functools.cached_property
+    @property
     def content_hash(self) -> str:
         """Hash of the final messages (read only after selection has settled them)."""
         return hashlib.sha256(json.dumps(self.messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
@@ -163,18 +199,6 @@ def _float_or_none(value: Any) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
-def _label_summaries(sample_ids: list[int]) -> dict[int, Any] | None:
-    """Annotation summaries per sample (None when the annotation area offers none)."""
-    try:
-        from annotation.selectors import sample_label_summaries
-    except ImportError:
-        return None
-    out: dict[int, Any] = {}
-    for i in range(0, len(sample_ids), LABEL_CHUNK):
-        out.update(sample_label_summaries(sample_ids=sample_ids[i:i + LABEL_CHUNK]))
-    return out
-
-
 def _resolve_run(collection, spec: DatasetSpec):
     if not spec.pipeline_run:
         return None
@@ -238,19 +262,66 @@ def _apply_edit(base: list[dict], edited_raw: list[dict], scrubber: RunScrubber 
     return None if answer is None else edited_messages(base, answer)
 
 
-def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) -> Selection:
-    """The samples a version with ``spec`` would contain (before splitting and decontamination)."""
-    spec = spec if isinstance(spec, DatasetSpec) else DatasetSpec.parse(spec)
+
+@dataclasses.dataclass
+class _Tally:
+    """What selection counted on the way (filled while ``_iter_candidates`` runs)."""
+    total: int = 0
+    matched: int = 0
+    excluded: Counter = dataclasses.field(default_factory=Counter)
+    labels_available: bool = False
+    merged_system_messages: int = 0
+
+
+def _labelled_sample_ids(collection) -> np.ndarray | None:
+    """Sorted ids of the collection's samples that are in a labelling project (None: no annotation area)."""
+    try:
+        from annotation.selectors import sample_label_summaries  # noqa: F401
+        Item = apps.get_model("annotation", "Item")
+    except (ImportError, LookupError):
+        return None
+    ids = Item.objects.filter(sample__collection=collection).values_list("sample_id", flat=True).distinct()
+    return np.unique(np.fromiter(ids.iterator(chunk_size=FETCH_CHUNK), dtype=np.int64))
+
+
+def _loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return ujson.loads(text)
+    except ValueError:
+        return json.loads(text)
+
+
+class _RunOutputs:
+    """The pipeline run's kept samples and their output messages, read alongside the samples (both by id):
+    a merge join over two streamed queries, so no run is ever held in memory."""
+
+    def __init__(self, run) -> None:
+        RunOutput = apps.get_model("curation", "RunOutput")
+        # the samples the run kept (as curation.selectors.run_sample_outputs), by sample id; the last row wins
+        qs = (RunOutput.objects.filter(run=run, sample__isnull=False).order_by("sample_id", "id")
+              .annotate(messages_text=Cast("messages", TextField())).values_list("sample_id", "messages_text"))
+        self._rows = qs.iterator(chunk_size=FETCH_CHUNK)
+        self._next = next(self._rows, None)
+
+    def get(self, sample_id: int) -> tuple[bool, str | None]:
+        """(kept?, output messages as JSON text) of ``sample_id``; ids must be asked in increasing order."""
+        row, found, text = self._next, False, None
+        while row is not None and row[0] <= sample_id:
+            if row[0] == sample_id:
+                found, text = True, row[1]
+            row = next(self._rows, None)
+        self._next = row
+        return found, text
+
+
+def _iter_candidates(*, collection, spec: DatasetSpec, run, tally: _Tally, ctx=None) -> Iterator[Candidate]:
+    """The samples a version with ``spec`` contains (before grouping and decontamination), in id order, streamed
+    from the database in chunks; ``tally`` receives the counts and the reasons samples were left out."""
     Sample = apps.get_model("curation", "Sample")
-    run = _resolve_run(collection, spec)
-    run_outputs: dict[int, list[dict]] | None = None
-    if run is not None:
-        from curation import selectors as curation_selectors
-
-        run_outputs = curation_selectors.run_sample_outputs(run=run)
-
     base = Sample.objects.filter(collection=collection)
-    total = base.count()
+    tally.total = base.count()
     qs = base
     if spec.origins:
         qs = qs.filter(origin__in=spec.origins)
@@ -258,38 +329,68 @@ def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) ->
         qs = qs.filter(language__in=spec.languages)
     if spec.domains:
         qs = qs.filter(domain__in=spec.domains)
-    qs = qs.order_by("id").values_list(
-        "id", "messages", "origin", "method", "domain", "language", "intent", "split", "parent_id",
-        "source_document_id", "source_file_id", "meta",
-    )
-    excluded: Counter = Counter()
-    matched = qs.count()
-    if total - matched:
-        excluded["filtered out (origin/language/domain)"] = total - matched
-
-    rows: list[tuple] = []
-    iterator = qs.iterator(chunk_size=2000)
-    if ctx is not None:
-        iterator = ctx.track(iterator, total=matched, stage="Selecting samples")
-    cands: list[Candidate] = []
-    for (sid, msgs, origin, method, domain, language, intent, pinned, parent_id, doc_id, file_id, meta) in iterator:
-        if run_outputs is not None:
-            if sid not in run_outputs:
-                excluded["not kept by the pipeline run"] += 1
-                continue
-            msgs = run_outputs[sid]
-        cand = Candidate(sid, msgs, origin, method or "", domain or "", language or "", intent or "", pinned or "",
-                         parent_id, doc_id, file_id, pipeline_run_id=getattr(run, "pk", None))
-        cot = (meta or {}).get("cot") if isinstance(meta, dict) else None
-        rows.append((cand, cot))
-    summaries = _label_summaries([c.sample_id for c, _ in rows]) if rows else {}
-    if spec.needs_labels and summaries is None:
+    tally.matched = matched = qs.count()
+    if tally.total - matched:
+        tally.excluded["filtered out (origin/language/domain)"] = tally.total - matched
+    labelled = _labelled_sample_ids(collection)
+    tally.labels_available = labelled is not None
+    if spec.needs_labels and labelled is None:
         raise DatasetSpecError("Label filters (labels, min_agreement, adjudicated_only, min_quality) need the "
                                "annotation app's label summaries, which are not available")
-    run_scrubber = RunScrubber(run) if run is not None else None
-    merged_system = 0
-    for cand, cot in rows:
-        s = (summaries or {}).get(cand.sample_id)
+    rows = (qs.order_by("id").annotate(messages_text=Cast("messages", TextField()), meta_text=Cast("meta", TextField()))
+            .values_list("id", "messages_text", "origin", "method", "domain", "language", "intent", "split",
+                         "parent_id", "source_document_id", "source_file_id", "meta_text")
+            .iterator(chunk_size=FETCH_CHUNK))
+    outputs = _RunOutputs(run) if run is not None else None
+    scrubber = RunScrubber(run) if run is not None else None
+    run_id = getattr(run, "pk", None)
+    if ctx is not None:
+        ctx.progress(0, matched, stage="Selecting samples", force=True)
+    chunk: list[tuple] = []
+    done = 0
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= FETCH_CHUNK:
+            yield from _select_chunk(chunk, spec, outputs, labelled, scrubber, run_id, tally)
+            done += len(chunk)
+            chunk = []
+            if ctx is not None:
+                ctx.progress(done)
+    if chunk:
+        yield from _select_chunk(chunk, spec, outputs, labelled, scrubber, run_id, tally)
+        if ctx is not None:
+            ctx.progress(done + len(chunk))
+
+
+def _select_chunk(rows: list[tuple], spec: DatasetSpec, outputs: _RunOutputs | None, labelled: np.ndarray | None,
+                  scrubber: RunScrubber | None, run_id: int | None, tally: _Tally) -> Iterator[Candidate]:
+    excluded = tally.excluded
+    kept: list[tuple] = []
+    for row in rows:
+        msgs_text = row[1]
+        if outputs is not None:
+            found, msgs_text = outputs.get(row[0])
+            if not found:
+                excluded["not kept by the pipeline run"] += 1
+                continue
+        kept.append((row, msgs_text))
+    summaries: dict[int, Any] = {}
+    if labelled is not None and len(labelled) and kept:
+        ids = np.fromiter((r[0] for r, _ in kept), dtype=np.int64, count=len(kept))
+        ids = ids[np.isin(ids, labelled, assume_unique=True)].tolist()
+        if ids:
+            from annotation.selectors import sample_label_summaries
+
+            for i in range(0, len(ids), LABEL_CHUNK):
+                summaries.update(sample_label_summaries(sample_ids=ids[i:i + LABEL_CHUNK]))
+    for (sid, _m, origin, method, domain, language, intent, pinned, parent_id, doc_id, file_id, meta_text), msgs_text in kept:
+        cand = Candidate(sid, _loads(msgs_text), origin, method or "", domain or "", language or "", intent or "",
+                         pinned or "", parent_id, doc_id, file_id, pipeline_run_id=run_id)
+        cot = None
+        if meta_text and meta_text != "{}":
+            meta = _loads(meta_text)
+            cot = meta.get("cot") if isinstance(meta, dict) else None
+        s = summaries.get(sid)
         if s is not None:
             cand.label = _label_text(getattr(s, "final_label", None))
             cand.agreement = _float_or_none(getattr(s, "agreement", None))
@@ -300,7 +401,7 @@ def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) ->
                 excluded["rejected in review"] += 1
                 continue
             if getattr(s, "decision", "") == "edit" and getattr(s, "edited_messages", None):
-                edited = _apply_edit(cand.messages, s.edited_messages, run_scrubber)
+                edited = _apply_edit(cand.messages, s.edited_messages, scrubber)
                 if edited is None:
                     excluded["edited answer contains PII (the run's pii step drops such samples)"] += 1
                     continue
@@ -322,104 +423,523 @@ def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) ->
             excluded[f"invalid messages: {problem}"] += 1
             continue
         cand.messages, merged = merge_system_messages([{"role": m["role"], "content": m["content"]} for m in cand.messages])
-        merged_system += merged
+        tally.merged_system_messages += merged
         cand.messages, cand.cot_stripped = apply_cot(cand.messages, cot, spec.cot)
-        cands.append(cand)
-    return Selection(cands, excluded, total, run, summaries is not None, merged_system)
+        yield cand
+
+
+def dataset_samples_select(*, collection, spec: DatasetSpec | dict, ctx=None) -> Selection:
+    """The samples a version with ``spec`` would contain (before splitting and decontamination), as a list —
+    for small collections and tests; ``dataset_version_create`` streams the same selection."""
+    spec = spec if isinstance(spec, DatasetSpec) else DatasetSpec.parse(spec)
+    run = _resolve_run(collection, spec)
+    tally = _Tally()
+    cands = list(_iter_candidates(collection=collection, spec=spec, run=run, tally=tally, ctx=ctx))
+    return Selection(cands, tally.excluded, tally.total, run, tally.labels_available, tally.merged_system_messages)
 
 
 def dataset_preview_count(*, collection, spec: dict) -> dict:
     """Live count for the create form: how many samples the spec selects, and why others are left out."""
-    sel = dataset_samples_select(collection=collection, spec=spec)
-    langs = Counter(c.language or "unknown" for c in sel.candidates)
-    return {"selected": len(sel.candidates), "total": sel.total, "excluded": dict(sel.excluded),
+    spec = spec if isinstance(spec, DatasetSpec) else DatasetSpec.parse(spec)
+    tally = _Tally()
+    langs: Counter = Counter()
+    for c in _iter_candidates(collection=collection, spec=spec, run=_resolve_run(collection, spec), tally=tally):
+        langs[c.language or "unknown"] += 1
+    return {"selected": sum(langs.values()), "total": tally.total, "excluded": dict(tally.excluded),
             "languages": dict(langs.most_common())}
 
 
-# ============================================================================ grouping and splits
+# ============================================================================ the build: compact columns + scratch files
 AUGMENTED_HELD_OUT = "augmented from held-out sample"
 AUGMENTED_PINNED = "augmented sample pinned to a held-out split"
+_TRAIN, _VALIDATION, _TEST = range(3)
+_LEFT_OUT = -1
 
 
-def _is_augmented(c: Candidate) -> bool:
-    return c.origin == "augmented"
+class _Codes(dict):
+    """str → small int, assigned on first sight (a column of codes plus this dict stands for a column of strings)."""
+
+    def __missing__(self, key):
+        code = self[key] = len(self)
+        return code
+
+    def names(self) -> list:
+        return sorted(self, key=self.__getitem__)
 
 
-def _group_and_split(cands: list[Candidate], spec: DatasetSpec, th_of: dict[int, Any],
-                     ctx=None) -> tuple[dict[int, str], dict[int, str], dict, list[dict]]:
-    """→ (sample id → split, sample id → group key, stats, augmented samples left out).
+_PIN_GET = lambda pinned: PIN_STRENGTH.get(pinned, 0)  # noqa: E731
 
-    Groups (union-find): a sample with its parent and siblings, samples of one source document, samples with
-    the same content hash, exact and MinHash near-duplicates (``near_duplicate_pairs``). Splits are assigned
-    to the groups' *original* (non-augmented) members only, so augmentation never decides which originals
-    are held out. Augmented members then follow their group into train; a group that went to validation or
-    test keeps its originals there and leaves its augmented members out of the version (listed with
-    ``AUGMENTED_HELD_OUT``): held-out splits hold only real samples, and no paraphrase of a held-out sample is
-    trained on. A group with no original in the version (parents filtered out) goes to train.
+
+def _num(value: int | float | None) -> str:
+    """JSON of a number or None (as ``_dumps`` writes it)."""
+    return "null" if value is None else str(value) if isinstance(value, int) else _dumps(value)
+
+
+def _cat_fragment(values: tuple) -> str:
+    """``"origin":…,"method":…,…,"label":…,`` — the JSON of a record's categorical fields (few distinct
+    combinations, so each is written once), with a trailing comma; the first two are lineage's."""
+    keys = ("origin", "method", "domain", "language", "intent", "label")
+    return "".join(f'"{k}":{_dumps(v)},' for k, v in zip(keys, values))
+
+
+class _Fragments(dict):
+    """key → JSON fragment, made by ``make`` on first use (bounded: cleared when it grows large)."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key):
+        if len(self) >= 100_000:
+            self.clear()
+        value = self[key] = self._make(key)
+        return value
+
+
+class _Build:
+    """One version build.
+
+    Per selected sample (index = selection order = sample id order) it keeps numpy columns only: ids, parent,
+    source document and file, pin, codes of label / stratum / language / domain / origin, agreement and
+    quality, flags, the 128-bit content hash, where its rows and tokens lie in the scratch files, and the
+    ``DuplicateFinder``'s 100 bytes. Scratch files (deleted with the build):
+
+    * ``records.bin`` — per sample its canonical record without the group, its alpaca row and its sharegpt row
+      (tab-separated: JSON text never holds an unescaped tab). Samples are put in *buckets* by the top bits of
+      their seeded order key (the order of the split files), each bucket a chain of blocks in the file, so the
+      writing pass reads one bucket at a time, sequentially (≈ ``BUCKET_BYTES``), and sorts it in memory;
+    * ``lineage.jsonl`` — one lineage row per sample without its split, in id order (the order of lineage.jsonl);
+    * ``tokens.u64`` — every sample's token hashes, in id order (near-duplicate checks, decontamination).
+
+    Scratch writes, tokenising and the duplicate finder run on one worker thread (numpy and file writes
+    release the GIL) while the next batch's rows are built.
     """
-    uf = UnionFind()
-    by_hash: dict[str, int] = {}
-    for c in cands:
-        uf.find(c.sample_id)
-        if c.parent_id:
-            uf.union(c.sample_id, c.parent_id)  # also joins siblings whose parent is not selected
-        if c.source_document_id:
-            uf.union(c.sample_id, f"d{c.source_document_id}")
-        # identical samples share a group (and so the group key, the smallest content hash, is unique)
-        first = by_hash.setdefault(c.content_hash, c.sample_id)
-        if first != c.sample_id:
-            uf.union(first, c.sample_id)
-    if ctx is not None:
-        ctx.progress(0, len(cands), stage="Grouping near-duplicates", force=True)
-    pairs = near_duplicate_pairs(((c.sample_id, th_of[c.sample_id]) for c in cands), threshold=NEAR_DUP_THRESHOLD)
-    for a, b in pairs:
-        uf.union(a, b)
-    members: dict[Any, list[Candidate]] = defaultdict(list)
-    for c in cands:
-        members[uf.find(c.sample_id)].append(c)
-    groups: dict[str, list[int]] = {}
-    strata: dict[str, str] = {}
-    pinned: dict[str, str] = {}
-    group_of: dict[int, str] = {}
-    augmented_of: dict[str, list[Candidate]] = {}
-    for mem in members.values():
-        key = min(c.content_hash for c in mem)
-        originals = [c for c in mem if not _is_augmented(c)]
-        augmented_of[key] = [c for c in mem if _is_augmented(c)]
-        placed = originals or mem
-        groups[key] = [c.sample_id for c in placed]
-        labels = Counter(c.label or c.domain or "" for c in placed)
-        strata[key] = min(labels, key=lambda lab: (-labels[lab], lab))
-        pins = [c.pinned for c in originals if c.pinned in PIN_STRENGTH]
-        if pins:
-            pinned[key] = max(pins, key=PIN_STRENGTH.__getitem__)
-        elif not originals:
-            pinned[key] = "train"
-        for c in mem:
-            group_of[c.sample_id] = key
-    if ctx is not None:
-        ctx.progress(0, len(groups), stage="Assigning splits", force=True)
-    split_of = assign_splits(groups=groups, strata=strata, pinned=pinned, ratios=spec.ratios, seed=spec.seed)
-    left_out: list[dict] = []
-    for key, aug in augmented_of.items():
-        split = split_of[groups[key][0]]
-        for c in aug:
-            if c.pinned in ("validation", "test"):
-                left_out.append({"id": str(c.sample_id), "reason": AUGMENTED_PINNED, "parent": c.parent_id,
-                                 "split": c.pinned})
-            elif split == "train":
-                split_of[c.sample_id] = "train"
-            else:
-                left_out.append({"id": str(c.sample_id), "reason": AUGMENTED_HELD_OUT, "parent": c.parent_id,
-                                 "split": split})
-    left_out.sort(key=lambda e: _id_key(e["id"]))
-    stats = {"seed": spec.seed, "ratios": spec.ratios, "groups": len(groups),
-             "multi_sample_groups": sum(1 for k in groups if len(groups[k]) + len(augmented_of[k]) > 1),
-             "largest_group": max((len(groups[k]) + len(augmented_of[k]) for k in groups), default=0),
-             "near_duplicate_pairs": len(pairs), "pinned_groups": len(pinned),
-             "augmented_left_out": len(left_out),
-             "stratified_by": "label" if any(c.label for c in cands) else "domain"}
-    return split_of, group_of, stats, left_out
+
+    COLUMNS = {"sid": np.int64, "parent": np.int64, "doc": np.int64, "file": np.int64,  # -1: none
+               "pin": np.int8, "aug": bool, "label": np.int32, "stratum": np.int32, "language": np.int32,
+               "domain": np.int32, "origin": np.int32, "agreement": np.float64, "quality": np.float64,  # NaN: none
+               "cot": bool, "projects": bool, "hash_hi": np.uint64, "hash_lo": np.uint64,
+               "rec_off": np.int64, "rec_len": np.int32, "bucket": np.int32}
+
+    def __init__(self, *, capacity: int, scratch: Path, seed: int) -> None:
+        self.n = 0
+        self.cap = max(1, capacity)
+        self.seed = seed
+        for name, dtype in self.COLUMNS.items():  # every row below ``n`` is assigned; np.empty: the untouched
+            setattr(self, name, np.empty(self.cap, dtype=dtype))  # pages of a generous capacity cost nothing
+        self.tok_off = np.zeros(self.cap + 1, dtype=np.int64)
+        self.labels, self.strata, self.languages = _Codes(), _Codes(), _Codes()
+        self.domains, self.origins = _Codes(), _Codes()
+        self.files: dict[int, tuple[str, str] | None] = {}  # source file id → (name, sha256)
+        self.finder = DuplicateFinder(threshold=NEAR_DUP_THRESHOLD, capacity=self.cap)
+        self.scratch = scratch
+        self._records = open(scratch / "records.bin", "wb")  # noqa: SIM115 — closed by close_selection() / close()
+        self._lineage = open(scratch / "lineage.jsonl", "wb")  # noqa: SIM115
+        self._tokens = open(scratch / "tokens.u64", "wb")  # noqa: SIM115
+        # buckets: a power of two, ≈ BUCKET_BYTES of rows each at the expected size; blocks ≤ BLOCK_BYTES
+        self.n_buckets = 1 << max(0, int(np.ceil(np.log2(max(1.0, self.cap * ROW_BYTES_GUESS / BUCKET_BYTES)))))
+        self.n_buckets = min(self.n_buckets, MAX_BUCKETS)
+        self._bucket_shift = np.uint64(64 - int(np.log2(self.n_buckets)))
+        self._block = max(MIN_BLOCK_BYTES, PENDING_BYTES // self.n_buckets)
+        self._bucket_buf = [bytearray() for _ in range(self.n_buckets)]
+        self._bucket_len = [0] * self.n_buckets
+        self.blocks: list[list[tuple[int, int]]] = [[] for _ in range(self.n_buckets)]  # (file offset, bytes)
+        self._spill_pos = 0
+        self._pending: list[Candidate] = []
+        self._token_fd: int | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-build")
+        self._inflight: concurrent.futures.Future | None = None
+        self._cat = _Fragments(_cat_fragment)
+        self._file_frag = _Fragments(self._file_fragment)
+
+    def bucket_of(self, sample_ids: np.ndarray) -> np.ndarray:
+        keys = _sample_order_keys(self.seed, sample_ids)
+        if self.n_buckets == 1:
+            return np.zeros(len(keys), dtype=np.int64)
+        return (keys >> self._bucket_shift).astype(np.int64)
+
+    # ------------------------------------------------------------------------ pass 1: selection
+    def add(self, cand: Candidate) -> None:
+        self._pending.append(cand)
+        if len(self._pending) >= SELECT_BATCH:
+            self._flush()
+
+    def _grow(self, need: int) -> None:
+        if need <= self.cap:
+            return
+        self._wait()  # the worker writes into tok_off
+        cap = max(need, 2 * self.cap)
+        for name in (*self.COLUMNS, "tok_off"):
+            old = getattr(self, name)
+            new = np.empty(cap + (name == "tok_off"), dtype=old.dtype)
+            new[:len(old)] = old
+            setattr(self, name, new)
+        self.cap = cap
+
+    def _file_fragment(self, file_id: int | None) -> tuple[str, str]:
+        """JSON of a source file's name and of its lineage object ({id, name, sha256}), null when unknown."""
+        info = self.files.get(file_id) if file_id else None
+        if info is None:
+            return "null", "null"
+        return _dumps(info[0]), _dumps({"id": file_id, "name": info[0], "sha256": info[1]})
+
+    def _file_info(self, cands: list[Candidate]) -> None:
+        unknown = {c.source_file_id for c in cands if c.source_file_id and c.source_file_id not in self.files}
+        if unknown:
+            SourceFile = apps.get_model("curation", "SourceFile")
+            found = {pk: (name, sha) for pk, name, sha in
+                     SourceFile.objects.filter(pk__in=unknown).values_list("id", "name", "sha256")}
+            for pk in unknown:
+                self.files[pk] = found.get(pk)
+
+    def _flush(self) -> None:
+        cands, self._pending = self._pending, []
+        if not cands:
+            return
+        lo, k = self.n, len(cands)
+        self._grow(lo + k)
+        self._file_info(cands)
+        dumps, digest, num, cat, file_frag = _dumps, xxhash.xxh3_128_digest, _num, self._cat, self._file_frag
+        run = num(cands[0].pipeline_run_id)
+        texts: list[str] = []
+        records: list[bytes] = []
+        lineage: list[bytes] = []
+        hashes: list[bytes] = []
+        rows: list[tuple] = []
+        for c in cands:
+            sid, msgs, parent, doc, file = c.sample_id, c.messages, c.parent_id, c.source_document_id, c.source_file_id
+            m_json = dumps(msgs)
+            hashes.append(digest(m_json.encode("utf-8")))
+            name, fref = file_frag[file]
+            rec = {"id": str(sid), "messages": msgs}
+            # the canonical record up to its group (the same text as _dumps of the record dict; see _cat)
+            records.append((
+                f'{{"id":"{sid}","messages":{m_json},"meta":{{"sample_id":{sid},'
+                f'{cat[c.origin, c.method, c.domain, c.language, c.intent, c.label]}'
+                f'"agreement":{num(c.agreement)},"quality":{num(c.quality)},"source_file":{num(file)},'
+                f'"source_file_name":{name},"source_document":{num(doc)},"pipeline_run":{run},"parent":{num(parent)},'
+                f'"group":"\t{dumps(alpaca.convert(rec))}\t{dumps(sharegpt.convert(rec))}').encode("utf-8"))
+            lineage.append((
+                f'{{{cat[c.origin, c.method][:-1]},"parent":{num(parent)},"source_document":{num(doc)},'
+                f'"source_file":{fref},"pipeline_run":{run},'
+                f'"labelling_projects":{dumps(list(c.projects)) if c.projects else "[]"}}}').encode("utf-8"))
+            texts.append("\n".join([m["content"] for m in msgs if m["role"] != "system"]))
+            rows.append((sid, parent or -1, doc or -1, file or -1, c.pinned, c.origin, c.label, c.label or c.domain or "",
+                         c.language, c.domain, c.agreement, c.quality, c.cot_stripped, bool(c.projects)))
+        (sids, parents, docs, files, pins, origins, labels, strata, languages, domains, agreements, qualities, cots,
+         projects) = zip(*rows)
+        sl = slice(lo, lo + k)
+        self.sid[sl], self.parent[sl], self.doc[sl], self.file[sl] = sids, parents, docs, files
+        self.pin[sl] = list(map(_PIN_GET, pins))
+        self.aug[sl] = [o == "augmented" for o in origins]
+        self.origin[sl] = list(map(self.origins.__getitem__, origins))
+        self.label[sl] = list(map(self.labels.__getitem__, labels))
+        self.stratum[sl] = list(map(self.strata.__getitem__, strata))
+        self.language[sl] = list(map(self.languages.__getitem__, languages))
+        self.domain[sl] = list(map(self.domains.__getitem__, domains))
+        self.agreement[sl] = np.array(agreements, dtype=np.float64)  # None → NaN
+        self.quality[sl] = np.array(qualities, dtype=np.float64)
+        self.cot[sl], self.projects[sl] = cots, projects
+        h = np.frombuffer(b"".join(hashes), dtype=">u8").reshape(k, 2)
+        self.hash_hi[sl], self.hash_lo[sl] = h[:, 0], h[:, 1]
+        sizes = np.fromiter(map(len, records), dtype=np.int64, count=k)
+        self.rec_len[sl] = sizes
+        buckets = self.bucket_of(self.sid[sl])
+        self.bucket[sl] = buckets
+        bufs, blen, block = self._bucket_buf, self._bucket_len, self._block
+        offs = []
+        out: list[bytes] = []
+        for rec, b in zip(records, buckets.tolist()):
+            offs.append(blen[b])
+            blen[b] += len(rec)
+            buf = bufs[b]
+            buf += rec
+            if len(buf) >= block:
+                out.append(self._seal(b))
+        self.rec_off[sl] = offs
+        lineage.append(b"")
+        self.n += k
+        # scratch writes, tokens and the duplicate finder on the worker thread (numpy and file writes release
+        # the GIL): the next batch's rows are built meanwhile; one batch in flight at most (bounded memory)
+        if self._inflight is not None:
+            self._inflight.result()
+        self._inflight = self._pool.submit(self._tokenise, lo, k, texts, out, b"\n".join(lineage))
+
+    def _seal(self, b: int) -> bytes:
+        """Bucket ``b``'s buffered rows as its next block (to be written at the file position given here)."""
+        data = bytes(self._bucket_buf[b])
+        self._bucket_buf[b].clear()
+        self.blocks[b].append((self._spill_pos, len(data)))
+        self._spill_pos += len(data)
+        return data
+
+    def _tokenise(self, lo: int, k: int, texts: list[str], blocks: list[bytes], lineage: bytes) -> None:
+        for data in blocks:
+            self._records.write(data)
+        self._lineage.write(lineage)
+        toks, counts = batch_token_hashes(texts)
+        toks.tofile(self._tokens)
+        self.tok_off[lo + 1:lo + k + 1] = self.tok_off[lo] + np.cumsum(counts)
+        self.finder.add(toks, counts)
+
+    def _wait(self) -> None:
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            inflight.result()
+
+    def close_selection(self) -> None:
+        self._flush()
+        self._wait()
+        for data in [self._seal(b) for b in range(self.n_buckets) if self._bucket_buf[b]]:
+            self._records.write(data)
+        self._pool.shutdown()
+        for fh in (self._records, self._lineage, self._tokens):
+            fh.close()
+        self._token_fd = os.open(self.scratch / "tokens.u64", os.O_RDONLY)
+
+    def close(self) -> None:
+        if self._inflight is not None:
+            self._inflight.cancel()
+            concurrent.futures.wait([self._inflight])
+            self._inflight = None
+        self._pool.shutdown(wait=True)
+        for fh in (self._records, self._lineage, self._tokens):
+            fh.close()
+        if self._token_fd is not None:
+            os.close(self._token_fd)
+            self._token_fd = None
+
+    # ------------------------------------------------------------------------ token file
+    def tokens_of(self, i: int) -> np.ndarray:
+        a, b = int(self.tok_off[i]), int(self.tok_off[i + 1])
+        return np.frombuffer(os.pread(self._token_fd, 8 * (b - a), 8 * a), dtype=np.uint64)
+
+    def token_batches(self, mask: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(sample indices, their token hashes concatenated, token counts) for the samples in ``mask``, read
+        sequentially from the token file in batches of ``SCAN_BATCH`` samples."""
+        n = self.n
+        for lo in range(0, n, SCAN_BATCH):
+            hi = min(n, lo + SCAN_BATCH)
+            sel = np.flatnonzero(mask[lo:hi])
+            if not len(sel):
+                continue
+            a, b = int(self.tok_off[lo]), int(self.tok_off[hi])
+            toks = np.frombuffer(os.pread(self._token_fd, 8 * (b - a), 8 * a), dtype=np.uint64)
+            counts = np.diff(self.tok_off[lo:hi + 1])
+            if len(sel) < hi - lo:
+                toks = toks[np.repeat(mask[lo:hi], counts)]
+                counts = counts[sel]
+            yield lo + sel, toks, counts
+
+    # ------------------------------------------------------------------------ pass 2: groups and splits
+    def group_and_split(self, spec: DatasetSpec, ctx=None) -> dict:
+        """Groups (connected components of: parent, siblings, source document, identical content, exact or
+        near-duplicate text), then splits per group. Splits are assigned to the groups' *original*
+        (non-augmented) members only, so augmentation never decides which originals are held out.
+        Augmented members follow their group into train; a group that went to validation or test keeps its
+        originals there and leaves its augmented members out of the version (``AUGMENTED_HELD_OUT``):
+        held-out splits hold only real samples, and no paraphrase of a held-out sample is trained on. A
+        group with no original in the version (parents filtered out) goes to train. Sets ``split``
+        (index into SPLITS, -1 left out), ``group`` and ``group_hi``; returns the manifest's split stats."""
+        n = self.n
+        if ctx is not None:
+            ctx.progress(0, n, stage="Grouping near-duplicates", force=True)
+        sid, idx = self.sid[:n], np.arange(n, dtype=np.int64)
+        edges = []
+        has_parent = np.flatnonzero(self.parent[:n] >= 0)
+        parents = self.parent[has_parent]
+        pos = np.minimum(np.searchsorted(sid, parents), n - 1)
+        inside = sid[pos] == parents
+        edges.append(np.stack([has_parent[inside], pos[inside]], axis=1))
+        # a parent outside the selection is a node of its own: it still joins its children (siblings)
+        missing, node = np.unique(parents[~inside], return_inverse=True)
+        edges.append(np.stack([has_parent[~inside], n + node], axis=1))
+        n_nodes = n + len(missing)
+        has_doc = np.flatnonzero(self.doc[:n] >= 0)
+        docs, node = np.unique(self.doc[has_doc], return_inverse=True)
+        edges.append(np.stack([has_doc, n_nodes + node], axis=1))
+        n_nodes += len(docs)
+        hi, lo = self.hash_hi[:n], self.hash_lo[:n]
+        order = np.lexsort((idx, lo, hi))  # identical content: one group, so the group key is unique
+        same = np.r_[False, (hi[order][1:] == hi[order][:-1]) & (lo[order][1:] == lo[order][:-1])]
+        first = order[np.maximum.accumulate(np.where(~same, np.arange(n), 0))]
+        edges.append(np.stack([first[same], order[same]], axis=1))
+        exact, eligible = self.finder.exact_links()
+        edges.append(exact)
+        hard = np.concatenate(edges).astype(np.int64)
+        labels = components(n_nodes, hard)[:n]
+        near = self.finder.near_links(self.tokens_of, eligible=eligible, labels=labels)
+        if len(near):
+            labels = components(n_nodes, np.concatenate((hard, near)))[:n]
+        del hard, edges
+        _, group = np.unique(labels, return_inverse=True)
+        n_groups = int(group.max()) + 1
+        self.group = group.astype(np.int64)
+        if ctx is not None:
+            ctx.progress(0, n_groups, stage="Assigning splits", force=True)
+        aug = self.aug[:n]
+        orig_in = np.bincount(group[~aug], minlength=n_groups)
+        members = np.bincount(group, minlength=n_groups)
+        placed = ~aug | (orig_in[group] == 0)
+        # the group key: the smallest content hash among all members
+        order = np.lexsort((lo, hi, group))
+        firsts = order[np.r_[True, group[order][1:] != group[order][:-1]]]
+        key_hi, key_lo = hi[firsts], lo[firsts]
+        self.group_hi = key_hi
+        # stratum: the most common label (else domain) among the placed members (ties: the smaller name)
+        names = self.strata.names()
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+        srank = rank[self.stratum[:n]]
+        pair, count = np.unique(group[placed] * len(names) + srank[placed], return_counts=True)
+        pg, pr = pair // len(names), pair % len(names)
+        pick = np.lexsort((pr, -count, pg))
+        pick = pick[np.r_[True, pg[pick][1:] != pg[pick][:-1]]]
+        stratum = np.zeros(n_groups, dtype=np.int64)
+        stratum[pg[pick]] = pr[pick]
+        # pins: the strongest pin among the originals; a group without originals goes to train
+        pin_g = np.zeros(n_groups, dtype=np.int8)
+        np.maximum.at(pin_g, group[~aug], self.pin[:n][~aug])
+        pinned = np.where(pin_g > 0, pin_g.astype(np.int64) - 1, -1)  # strength 1/2/3 → train/validation/test
+        pinned[orig_in == 0] = _TRAIN
+        split_g = assign_split_arrays(sizes=np.bincount(group[placed], minlength=n_groups), strata=stratum,
+                                      pinned=pinned, order=group_order_keys(spec.seed, key_hi, key_lo),
+                                      ratios=spec.ratios)
+        split = split_g[group].astype(np.int8)
+        left_aug = aug & (orig_in[group] > 0)  # augmented members of groups with originals follow the rules below
+        pin_held = aug & (self.pin[:n] >= PIN_STRENGTH["validation"])
+        held = left_aug & (split != _TRAIN)
+        split[pin_held | held] = _LEFT_OUT
+        self.split = split
+        out_idx = np.flatnonzero(pin_held | held)
+        self.left_out = [
+            {"id": str(int(sid[i])), "reason": AUGMENTED_PINNED if pin_held[i] else AUGMENTED_HELD_OUT,
+             "parent": int(self.parent[i]) if self.parent[i] >= 0 else None,
+             "split": SPLITS[self.pin[i] - 1] if pin_held[i] else SPLITS[split_g[group[i]]]}
+            for i in out_idx.tolist()]
+        return {"seed": spec.seed, "ratios": spec.ratios, "groups": n_groups,
+                "multi_sample_groups": int((members > 1).sum()), "largest_group": int(members.max(initial=0)),
+                "near_duplicate_pairs": int(len(exact) + len(near)), "pinned_groups": int((pinned >= 0).sum()),
+                "augmented_left_out": len(self.left_out),
+                "stratified_by": "label" if any(name is not None for name in self.labels) else "domain"}
+
+    # ------------------------------------------------------------------------ pass 3: decontamination
+    def decontaminate(self, spec: DatasetSpec, eval_sets: list[tuple[str, Iterator[str]]], ctx=None) -> list[dict]:
+        """Train samples whose n-grams overlap held-out text too much: marked left out (``split`` -1) and
+        returned as manifest entries, in id order."""
+        if ctx is not None:
+            ctx.progress(0, None, stage="Indexing held-out n-grams", force=True)
+        index = HeldOutIndex(spec.ngram)
+        split = self.split
+        held = np.flatnonzero((split == _VALIDATION) | (split == _TEST))
+        for s in split[held[:1]].tolist() + [_VALIDATION, _TEST]:  # sources in order of first appearance
+            if (split == s).any() and SPLITS[s] not in index.sources:
+                index.add_grams(np.empty(0, np.uint64), SPLITS[s])
+        for s in (_VALIDATION, _TEST):
+            for _i, toks, counts in self.token_batches(split == s):
+                index.add_tokens(toks, counts, SPLITS[s])
+        for name, texts in eval_sets:
+            batch: list[str] = []
+            source = f"eval:{name}"
+            index.add_grams(np.empty(0, np.uint64), source)
+            for text in texts:
+                batch.append(text)
+                if len(batch) >= SELECT_BATCH:
+                    index.add_tokens(*batch_token_hashes(batch), source)
+                    batch = []
+            if batch:
+                index.add_tokens(*batch_token_hashes(batch), source)
+        entries: list[dict] = []
+        if not index:
+            return entries
+        train = split == _TRAIN
+        if ctx is not None:
+            ctx.progress(0, int(train.sum()), stage="Decontaminating", force=True)
+        done = 0
+        for at, toks, counts in self.token_batches(train):
+            share, best = index.shares(toks, counts)
+            bad = np.flatnonzero(share >= spec.max_overlap)
+            for j in bad.tolist():
+                entries.append({"id": str(int(self.sid[at[j]])), "overlap": round(float(share[j]), 3),
+                                "against": index.sources[best[j]]})
+            split[at[bad]] = _LEFT_OUT
+            done += len(at)
+            if ctx is not None:
+                ctx.progress(done)
+        return entries
+
+    # ------------------------------------------------------------------------ pass 4: files
+    def write(self, folder: Path, ctx=None) -> tuple[dict[str, dict], set[int]]:
+        """Every split's canonical, alpaca and sharegpt rows — one pass over the records file, bucket by bucket
+        (each read sequentially and sorted in memory: buckets follow the order key, so the files come out in
+        each split's seeded order); parquet from the canonical files (Arrow, in background threads while
+        lineage.jsonl is written in id order). File writes and hashing happen on a background thread.
+        Returns (relative path → file stats, labelling projects of the written samples)."""
+        files: dict[str, dict] = {}
+        split, n = self.split, self.n
+        kept = split >= 0
+        by_bucket = np.argsort(self.bucket[:n], kind="stable")
+        bounds = np.searchsorted(self.bucket[:n][by_bucket], np.arange(self.n_buckets + 1))
+        fd = os.open(self.scratch / "records.bin", os.O_RDONLY)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="dataset-parquet")
+        parquet: dict[str, concurrent.futures.Future] = {}
+        try:
+            with BackgroundIO() as io:
+                with contextlib.ExitStack() as stack:
+                    writers = [tuple(stack.enter_context(JsonlWriter(folder / f"{d}/{name}.jsonl", io=io))
+                                     for d in ("data", "alpaca", "sharegpt")) for name in SPLITS]
+                    if ctx is not None:
+                        ctx.progress(0, int(kept.sum()), stage="Writing splits", force=True)
+                    done, tail = 0, b'"}}'
+                    for b in range(self.n_buckets):
+                        members = by_bucket[bounds[b]:bounds[b + 1]]
+                        members = members[kept[members]]
+                        if not len(members):
+                            continue
+                        data = b"".join([os.pread(fd, size, off) for off, size in self.blocks[b]])
+                        members = members[np.lexsort((self.sid[members], _sample_order_keys(self.seed, self.sid[members])))]
+                        for off, size, s, g in zip(self.rec_off[members].tolist(), self.rec_len[members].tolist(),
+                                                   split[members].tolist(), self.group_hi[self.group[members]].tolist()):
+                            canonical, alp, sg = data[off:off + size].split(b"\t")
+                            out = writers[s]
+                            out[0].write_line(canonical + b"%016x" % g + tail)
+                            out[1].write_line(alp)
+                            out[2].write_line(sg)
+                        done += len(members)
+                        if ctx is not None:
+                            ctx.progress(done)
+                for name, out in zip(SPLITS, writers):
+                    for d, w in zip(("data", "alpaca", "sharegpt"), out):
+                        files[f"{d}/{name}.jsonl"] = w.stats.as_dict()
+                    parquet[name] = pool.submit(hf.write_parquet, folder / "parquet" / f"{name}.parquet",
+                                                folder / "data" / f"{name}.jsonl")
+                if ctx is not None:
+                    ctx.progress(0, None, stage="Writing formats", force=True)
+                projects: set[int] = set()
+                with open(self.scratch / "lineage.jsonl", "rb") as fh, \
+                        JsonlWriter(folder / "lineage.jsonl", io=io) as lineage:
+                    keep, with_projects, sids = kept.tolist(), self.projects[:n].tolist(), self.sid[:n].tolist()
+                    names = [s.encode() for s in SPLITS]
+                    for i, line in enumerate(fh):
+                        if keep[i]:
+                            lineage.write_line(b'{"id":"%d","split":"%s",' % (sids[i], names[split[i]])
+                                               + line.rstrip(b"\n")[1:])
+                            if with_projects[i]:
+                                projects.update(ujson.loads(line)["labelling_projects"])
+                files["lineage.jsonl"] = lineage.stats.as_dict()
+            for name, fut in parquet.items():
+                files[f"parquet/{name}.parquet"] = fut.result().as_dict()
+        finally:
+            for fut in parquet.values():
+                fut.cancel()
+            pool.shutdown(wait=True)
+            os.close(fd)
+        return files, projects
+
+
+def _sample_order_keys(seed: int, sample_ids: np.ndarray) -> np.ndarray:
+    """Seeded order of samples within a split (a hash of seed and id; ties by id)."""
+    return group_order_keys(seed + 0x5EED, sample_ids.astype(np.uint64), np.zeros(len(sample_ids), np.uint64))
 
 
 def _eval_set_texts(names: list[str]) -> list[tuple[str, Iterator[str]]]:
@@ -433,90 +953,33 @@ def _eval_set_texts(names: list[str]) -> list[tuple[str, Iterator[str]]]:
     return out
 
 
-def _decontaminate(cands: list[Candidate], split_of: dict[int, str], spec: DatasetSpec, th_of: dict[int, Any],
-                   ctx=None) -> tuple[set[int], list[dict]]:
-    """Train samples whose n-grams overlap held-out text too much → (excluded ids, manifest entries)."""
-    if ctx is not None:
-        ctx.progress(0, None, stage="Indexing held-out n-grams", force=True)
-    index = HeldOutIndex(spec.ngram)
-    for c in cands:
-        if split_of[c.sample_id] != "train":
-            index.add(th_of[c.sample_id], split_of[c.sample_id])
-    for name, texts in _eval_set_texts(spec.eval_sets):
-        for text in texts:
-            index.add(text, f"eval:{name}")
-    excluded: set[int] = set()
-    entries: list[dict] = []
-    if not index:
-        return excluded, entries
-    train = [c for c in cands if split_of[c.sample_id] == "train"]
-    batches = [train[i:i + DECONTAM_BATCH] for i in range(0, len(train), DECONTAM_BATCH)]
-    it: Iterable[list[Candidate]] = batches if ctx is None else ctx.track(batches, stage="Decontaminating")
-    for batch in it:
-        for c, (share, source) in zip(batch, index.overlaps([th_of[c.sample_id] for c in batch])):
-            if share >= spec.max_overlap:
-                excluded.add(c.sample_id)
-                entries.append({"id": str(c.sample_id), "overlap": round(share, 3), "against": source})
-    return excluded, entries
+# ============================================================================ manifest
+def _distribution(codes: np.ndarray, names: list, *, none_code: int | None = None) -> dict[str, int]:
+    """{name: count} (empty / missing → "unknown"), largest first (ties by name)."""
+    counts: Counter = Counter()
+    for code, k in zip(*np.unique(codes, return_counts=True)):
+        code = int(code)
+        name = None if code == none_code or code < 0 else names[code]
+        counts[name or "unknown"] += int(k)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-# ============================================================================ writing
-def _order(seed: int, sample_id: int) -> bytes:
-    return hashlib.sha256(f"{seed}:order:{sample_id}".encode()).digest()
-
-
-def _canonical(c: Candidate, group: str, file_names: dict[int, str]) -> dict:
-    return {
-        "id": str(c.sample_id),
-        "messages": c.messages,
-        "meta": {
-            "sample_id": c.sample_id, "origin": c.origin, "method": c.method, "domain": c.domain,
-            "language": c.language, "intent": c.intent, "label": c.label, "agreement": c.agreement,
-            "quality": c.quality, "source_file": c.source_file_id, "source_file_name": file_names.get(c.source_file_id),
-            "source_document": c.source_document_id, "pipeline_run": c.pipeline_run_id, "parent": c.parent_id,
-            "group": group[:16],
-        },
-    }
-
-
-def _distribution(values: Iterable[str | None]) -> dict[str, int]:
-    return dict(Counter(v or "unknown" for v in values).most_common())
-
-
-def _summary(values: list[float]) -> dict:
-    if not values:
+def _summary(values: np.ndarray) -> dict:
+    values = values[~np.isnan(values)]
+    if not len(values):
         return {"n": 0}
-    vs = sorted(values)
-    return {"n": len(vs), "mean": round(sum(vs) / len(vs), 4), "min": vs[0], "max": vs[-1],
-            "median": vs[len(vs) // 2], "values_histogram": _histogram(vs)}
+    vs = np.sort(values)
+    return {"n": len(vs), "mean": round(float(vs.sum()) / len(vs), 4), "min": float(vs[0]), "max": float(vs[-1]),
+            "median": float(vs[len(vs) // 2]), "values_histogram": _histogram(vs)}
 
 
-def _histogram(vs: list[float], bins: int = 10) -> dict:
-    lo, hi = vs[0], vs[-1]
+def _histogram(vs: np.ndarray, bins: int = 10) -> dict:
+    lo, hi = float(vs[0]), float(vs[-1])
     if hi == lo:
         return {"edges": [lo, hi], "counts": [len(vs)]}
     width = (hi - lo) / bins
-    counts = [0] * bins
-    for v in vs:
-        counts[min(bins - 1, int((v - lo) / width))] += 1
-    return {"edges": [round(lo + i * width, 4) for i in range(bins + 1)], "counts": counts}
-
-
-def write_formats(folder: Path) -> dict[str, dict]:
-    """From the canonical ``data/<split>.jsonl`` in ``folder``, write the other formats beside it
-    (alpaca, sharegpt, parquet). Returns {relative path: file stats}. Streams every split; memory stays bounded.
-    """
-    files: dict[str, dict] = {}
-    for fmt in ("alpaca", "sharegpt"):
-        writer = JSONL_WRITERS[fmt]
-        for split in SPLITS:
-            rel = f"{fmt}/{split}.jsonl"
-            files[rel] = write_jsonl_atomic(folder / rel, iter_jsonl(folder / "data" / f"{split}.jsonl"),
-                                            writer.convert).as_dict()
-    for split in SPLITS:
-        rel = f"parquet/{split}.parquet"
-        files[rel] = hf.write_parquet(folder / rel, folder / "data" / f"{split}.jsonl").as_dict()
-    return files
+    counts = np.bincount(np.minimum(bins - 1, ((vs - lo) / width).astype(np.int64)), minlength=bins)
+    return {"edges": [round(lo + i * width, 4) for i in range(bins + 1)], "counts": counts.tolist()}
 
 
 def write_dataset_info(folder: Path, *, name: str) -> dict:
@@ -553,60 +1016,42 @@ def _lf_name(collection_name: str, number: int) -> str:
 def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, notes: str = "", ctx=None) -> DatasetVersion:
     """Build, write and register a new immutable version (v<N+1>) of ``collection``'s dataset."""
     spec = spec if isinstance(spec, DatasetSpec) else DatasetSpec.parse(spec)
-    sel = dataset_samples_select(collection=collection, spec=spec, ctx=ctx)
-    if not sel.candidates:
-        reasons = ", ".join(f"{k}: {v}" for k, v in sel.excluded.items()) or "the collection has no samples"
-        raise DatasetError(f"No samples match this filter ({reasons}).")
-    cands = sel.candidates
-    # token hashes of the non-system text, computed once for near-duplicates and decontamination
-    if ctx is not None:
-        ctx.progress(0, len(cands), stage="Tokenising", force=True)
-    th_of = {c.sample_id: token_hashes(messages_text(c.messages)) for c in cands}
-    split_of, group_of, split_stats, left_out = _group_and_split(cands, spec, th_of, ctx)
-    left_out_ids = {int(e["id"]) for e in left_out}
-    cands = [c for c in cands if c.sample_id not in left_out_ids]
-    if sel.run is not None:
-        # The run kept one record per duplicate cluster and dropped the rest, so a cluster is never split.
-        from curation.selectors import run_duplicate_clusters
-
-        split_stats["pipeline_duplicate_clusters_dropped"] = len(run_duplicate_clusters(run=sel.run))
-    contaminated, decontam_entries = _decontaminate(cands, split_of, spec, th_of, ctx)
-    del th_of
-    kept = [c for c in cands if c.sample_id not in contaminated]
-    by_split: dict[str, list[Candidate]] = {s: [] for s in SPLITS}
-    for c in kept:
-        by_split[split_of[c.sample_id]].append(c)
-    for s in SPLITS:
-        by_split[s].sort(key=lambda c: _order(spec.seed, c.sample_id))
-
-    SourceFile = apps.get_model("curation", "SourceFile")
-    file_ids = {c.source_file_id for c in kept if c.source_file_id}
-    sources = {f.pk: f for f in SourceFile.objects.filter(pk__in=file_ids).only("id", "name", "sha256")}
-    file_names = {pk: f.name for pk, f in sources.items()}
-
+    run = _resolve_run(collection, spec)
+    eval_sets = _eval_set_texts(spec.eval_sets)
     exports_root = Path(settings.EXPORTS_DIR) / collection.name
     exports_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=exports_root))
+    scratch = Path(tempfile.mkdtemp(prefix=".scratch-", dir=exports_root))
+    tmp: Path | None = None
+    build: _Build | None = None
     try:
-        files: dict[str, dict] = {}
-        for split in SPLITS:
-            rel = f"data/{split}.jsonl"
-            rows = (_canonical(c, group_of[c.sample_id], file_names) for c in by_split[split])
-            if ctx is not None:
-                rows = ctx.track(rows, total=len(by_split[split]), stage=f"Writing {split}")
-            files[rel] = write_jsonl_atomic(tmp / rel, rows).as_dict()
-        lineage = ({"id": str(c.sample_id), "split": split_of[c.sample_id], "origin": c.origin, "method": c.method,
-                    "parent": c.parent_id, "source_document": c.source_document_id,
-                    "source_file": ({"id": c.source_file_id, "name": sources[c.source_file_id].name,
-                                     "sha256": sources[c.source_file_id].sha256} if c.source_file_id in sources else None),
-                    "pipeline_run": c.pipeline_run_id, "labelling_projects": list(c.projects)}
-                   for c in kept)
-        files["lineage.jsonl"] = write_jsonl_atomic(tmp / "lineage.jsonl", lineage).as_dict()
+        tally = _Tally()
+        for cand in _iter_candidates(collection=collection, spec=spec, run=run, tally=tally, ctx=ctx):
+            if build is None:
+                build = _Build(capacity=tally.matched, scratch=scratch, seed=spec.seed)
+            build.add(cand)
+        if build is None:
+            reasons = ", ".join(f"{k}: {v}" for k, v in tally.excluded.items()) or "the collection has no samples"
+            raise DatasetError(f"No samples match this filter ({reasons}).")
+        build.close_selection()
+        n = build.n
+        split_stats = build.group_and_split(spec, ctx)
+        if run is not None:
+            # The run kept one record per duplicate cluster and dropped the rest, so a cluster is never split.
+            from curation.selectors import run_duplicate_cluster_count
+
+            split_stats["pipeline_duplicate_clusters_dropped"] = run_duplicate_cluster_count(run=run)
+        decontam_entries = build.decontaminate(spec, eval_sets, ctx)
+        left_out = build.left_out
+        tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=exports_root))
+        files, projects = build.write(tmp, ctx)
         content_hash = _content_hash(files)
-        if ctx is not None:
-            ctx.progress(0, None, stage="Writing formats", force=True)
-        files.update(write_formats(tmp))
-        run = sel.run
+        split = build.split
+        kept = split >= 0
+        by_split = {s: split == i for i, s in enumerate(SPLITS)}
+        file_ids = np.unique(build.file[:n][kept & (build.file[:n] >= 0)]).tolist()
+        sources = [{"id": pk, "name": build.files[pk][0], "sha256": build.files[pk][1]}
+                   for pk in file_ids if build.files.get(pk)]
+        label_names = build.labels.names()
         manifest_base = {
             "format_version": MANIFEST_VERSION,
             "collection": collection.name,
@@ -615,26 +1060,26 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
             "spec": spec.as_dict(),
             "notes": notes,
             "counts": {
-                "collection_samples": sel.total,
-                "selected": len(sel.candidates),
-                "written": len(kept),
-                "splits": {s: len(by_split[s]) for s in SPLITS},
-                "excluded": {**dict(sel.excluded), **Counter(e["reason"] for e in left_out),
-                             **({"contaminated": len(contaminated)} if contaminated else {})},
-                "chain_of_thought_stripped": sum(1 for c in kept if c.cot_stripped),
-                "system_messages_merged": sel.merged_system_messages,
+                "collection_samples": tally.total,
+                "selected": n,
+                "written": int(kept.sum()),
+                "splits": {s: int(m.sum()) for s, m in by_split.items()},
+                "excluded": {**dict(tally.excluded), **Counter(e["reason"] for e in left_out),
+                             **({"contaminated": len(decontam_entries)} if decontam_entries else {})},
+                "chain_of_thought_stripped": int(build.cot[:n][kept].sum()),
+                "system_messages_merged": tally.merged_system_messages,
             },
-            "label_distribution": {s: _distribution(c.label for c in by_split[s]) for s in SPLITS},
-            "language_distribution": _distribution(c.language for c in kept),
-            "domain_distribution": _distribution(c.domain for c in kept),
-            "origin_distribution": _distribution(c.origin for c in kept),
-            "agreement": _summary([c.agreement for c in kept if c.agreement is not None]),
-            "quality": _summary([c.quality for c in kept if c.quality is not None]),
-            "labels_available": sel.labels_available,
+            "label_distribution": {s: _distribution(build.label[:n][m], label_names) for s, m in by_split.items()},
+            "language_distribution": _distribution(build.language[:n][kept], build.languages.names()),
+            "domain_distribution": _distribution(build.domain[:n][kept], build.domains.names()),
+            "origin_distribution": _distribution(build.origin[:n][kept], build.origins.names()),
+            "agreement": _summary(build.agreement[:n][kept]),
+            "quality": _summary(build.quality[:n][kept]),
+            "labels_available": tally.labels_available,
             "pipeline_runs": ([{"id": run.pk, "created_at": str(getattr(run, "created_at", "")),
                                 "status": str(getattr(run, "status", ""))}] if run is not None else []),
-            "labelling_projects": sorted({p for c in kept for p in c.projects}),
-            "source_files": [{"id": f.pk, "name": f.name, "sha256": f.sha256} for f in sorted(sources.values(), key=lambda f: f.pk)],
+            "labelling_projects": sorted(projects),
+            "source_files": sources,
             "splits": split_stats,
             "excluded_samples": left_out,
             "decontamination": {"ngram": spec.ngram, "max_overlap": spec.max_overlap, "eval_sets": spec.eval_sets,
@@ -642,6 +1087,9 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
             "lineage": {"file": "lineage.jsonl", "rows": files["lineage.jsonl"]["rows"]},
             "content_hash": content_hash,
         }
+        n_split = manifest_base["counts"]["splits"]
+        build.close()
+        shutil.rmtree(scratch, ignore_errors=True)
         with transaction.atomic():
             # lock the collection row so two builds never take the same number
             type(collection).objects.select_for_update().filter(pk=collection.pk).first()
@@ -663,7 +1111,7 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
                     "decontamination": {**manifest["decontamination"],
                                         "excluded": decontam_entries[:MANIFEST_LIST_CAP]}},
                 path=str(final.relative_to(Path(settings.DATA_DIR))), content_hash=content_hash,
-                n_train=len(by_split["train"]), n_validation=len(by_split["validation"]), n_test=len(by_split["test"]),
+                n_train=n_split["train"], n_validation=n_split["validation"], n_test=n_split["test"],
                 parent=parent, notes=notes,
             )
             if user is not None and getattr(user, "is_authenticated", False):
@@ -671,11 +1119,15 @@ def dataset_version_create(*, collection, spec: dict | DatasetSpec, user=None, n
             version.save()
             tmp.rename(final)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if build is not None:
+            build.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     if ctx is not None:
         ctx.log(f"{collection.name} {version.name}: {version.n_train} train / {version.n_validation} validation / "
-                f"{version.n_test} test; {len(contaminated)} contaminated excluded")
+                f"{version.n_test} test; {len(decontam_entries)} contaminated excluded")
     return version
 
 
@@ -685,7 +1137,9 @@ def dataset_version_export(*, version: DatasetVersion, fmt: str, out_dir: Path, 
 
     The manifest written there is the version's, except ``files``: the files of *this* folder (path → rows,
     bytes, sha256; for ``hf`` every file of the ``save_to_disk`` folder too), and ``export`` says what it is
-    (format, the version's name and content hash). Files come from the version's canonical data, streamed.
+    (format, the version's name and content hash). Files come from the version's canonical data, streamed;
+    files the version already holds in this format (alpaca, sharegpt, parquet — written from the same
+    canonical data by the same writers) are copied, and checked against the version's manifest on the way.
     """
     if fmt not in FORMATS:
         raise ExportError(f"Unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
@@ -694,16 +1148,22 @@ def dataset_version_export(*, version: DatasetVersion, fmt: str, out_dir: Path, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((version.folder / "manifest.json").read_text(encoding="utf-8"))
+    held = manifest.get("files", {})
     files: dict[str, dict] = {}
     it: Iterable[str] = SPLITS if ctx is None else ctx.track(SPLITS, stage=f"Exporting {fmt}")
     for split in it:
         if fmt in JSONL_WRITERS:
-            writer = JSONL_WRITERS[fmt]
-            files[f"{split}.jsonl"] = write_jsonl_atomic(out_dir / f"{split}.jsonl", iter_jsonl(version.split_file(split)),
-                                                         writer.convert).as_dict()
+            target = out_dir / f"{split}.jsonl"
+            stats = _copy_held(version, held, f"{fmt}/{split}.jsonl", target) if fmt != "messages" else None
+            if stats is None:
+                stats = write_jsonl_atomic(target, iter_jsonl(version.split_file(split)), JSONL_WRITERS[fmt].convert)
+            files[f"{split}.jsonl"] = stats.as_dict()
         else:
-            files[f"parquet/{split}.parquet"] = hf.write_parquet(out_dir / "parquet" / f"{split}.parquet",
-                                                                 version.split_file(split)).as_dict()
+            target = out_dir / "parquet" / f"{split}.parquet"
+            stats = _copy_held(version, held, f"parquet/{split}.parquet", target)
+            if stats is None:
+                stats = hf.write_parquet(target, version.split_file(split))
+            files[f"parquet/{split}.parquet"] = stats.as_dict()
     name = _lf_name(version.collection.name, version.number)
     if fmt == "hf":
         hf.save_to_disk(out_dir / "hf", {s: out_dir / "parquet" / f"{s}.parquet" for s in SPLITS})
@@ -720,6 +1180,21 @@ def dataset_version_export(*, version: DatasetVersion, fmt: str, out_dir: Path, 
     manifest["export"] = {"format": fmt, "version": version.name, "version_content_hash": version.content_hash}
     write_json_atomic(out_dir / "manifest.json", manifest)
     return {"format": fmt, "out": str(out_dir), "files": files}
+
+
+def _copy_held(version: DatasetVersion, held: dict[str, dict], rel: str, target: Path):
+    """Copy the version's file ``rel`` to ``target`` when the version has it and the copy's sha256 matches the
+    version's manifest (its stats, rows from the manifest); None (nothing left at ``target``) otherwise."""
+    info = held.get(rel)
+    src = version.folder / rel
+    if not info or not src.is_file():
+        return None
+    stats = copy_file_atomic(src, target)
+    if stats.sha256 != info.get("sha256"):
+        target.unlink(missing_ok=True)
+        return None
+    stats.rows = int(info.get("rows", stats.rows))
+    return stats
 
 
 def dataset_version_zip(*, version: DatasetVersion) -> Path:

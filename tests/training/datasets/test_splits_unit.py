@@ -1,14 +1,18 @@
 """Pure split / near-duplicate / n-gram functions (no database)."""
 from __future__ import annotations
 
-from training.decontam import HeldOutIndex, ngram_hashes
 import itertools
 import random
 
+import numpy as np
+
+from training.decontam import HeldOutIndex, ngram_hashes
 from training.splits import (
-    MinHasher,
+    DuplicateFinder,
     UnionFind,
     assign_splits,
+    batch_gram_hashes,
+    batch_token_hashes,
     jaccard,
     near_duplicate_pairs,
     shingle_hashes,
@@ -119,12 +123,18 @@ def test_near_duplicates_match_all_pairs_comparison():
     # and buckets of ≥ 3 members, in both languages
     chained = [g for g in truth if len(g) >= 3 and jaccard(sh[g[0]], sh[g[-1]]) < 0.8]
     assert chained and any(items[g[0]][1][0] in ZH_TEXT for g in chained)
-    mh = MinHasher()
+    finder = DuplicateFinder(threshold=0.8)
+    for _k, text in items:
+        th = token_hashes(text)
+        finder.add(th, np.array([len(th)]))
     buckets: dict = {}
-    for k, text in items:
-        for band, h in enumerate(mh.band_hashes(mh.signature(text))):
-            buckets.setdefault((band, int(h)), []).append(k)
+    for k in range(finder.n):
+        for band, h in enumerate(finder.bands[k].tolist()):
+            buckets.setdefault((band, h), []).append(k)
     assert max(len(m) for m in buckets.values()) >= 3
+    # buckets walked member by member (no pair list) find the same groups as buckets verified pair by pair
+    assert _components([k for k, _ in items], near_duplicate_pairs(items, threshold=0.8, small_bucket=1)) == truth
+    assert _components([k for k, _ in items], near_duplicate_pairs(items, threshold=0.8, small_bucket=10**6)) == truth
     # pairs only ever join texts that are truly similar (LSH false positives are verified away)
     for a, b in near_duplicate_pairs(items, threshold=0.8):
         assert jaccard(sh[a], sh[b]) >= 0.8 or items[a][1] == items[b][1]
