@@ -189,6 +189,12 @@ class PIIScrubber:
         self.scanner = StructuredScanner(wanted & STRUCTURED_TYPES)
 
     # ---------------------------------------------------------------------------------- public
+    def load(self) -> "PIIScrubber":
+        """Load the name models and lists now (they load on first use otherwise); a no-op without names."""
+        if self.detect_names:
+            names.load_resources()
+        return self
+
     def scrub(self, text: str) -> ScrubResult:
         return self.scrub_groups([[text]])[0][0]
 

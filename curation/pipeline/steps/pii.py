@@ -75,7 +75,8 @@ class PIIStep(Mapper):
             self._hash_salt, self.hash_salt_source = None, ""
 
     def setup(self) -> None:
-        self._scrubber = self._make_scrubber()
+        # models and name lists load here, once per process, not inside the first batch that needs them
+        self._scrubber = self._make_scrubber().load()
 
     def _make_scrubber(self) -> PIIScrubber:
         o = self.options

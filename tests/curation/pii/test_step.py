@@ -144,3 +144,28 @@ def test_hash_mode_salt_is_chosen_in_the_driver_and_travels_with_the_step():
     a, _ = _run(step, [dict(RECORDS[0])])
     b, _ = _run(copy, [dict(RECORDS[0])])
     assert a[0]["text"] == b[0]["text"] and "[PHONE_" in a[0]["text"]
+
+
+def test_setup_loads_the_name_models_once_without_third_party_spacy_factories():
+    """The step's setup loads the NER and the Chinese model (not the first batch that needs them), and
+    the NER load skips spaCy factory entry points (Presidio's would import transformers)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, django; django.setup()\n"
+        "from curation.pipeline.base import build_step\n"
+        "from curation.pii import names, zh_names\n"
+        "step = build_step('pii'); step.ensure_setup()\n"
+        "assert names._nlp is not None and zh_names._model is not None\n"
+        "assert 'presidio_analyzer' not in sys.modules and 'transformers' not in sys.modules\n"
+        "ents = names.get_nlp()('Tom Hanks flew to Paris.').ents\n"
+        "print(sorted((e.text, e.label_) for e in ents))\n"
+        "none = build_step('pii', {'names': False}); none.ensure_setup()\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    env = {**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "refinery.settings"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "('Paris', 'GPE')" in done.stdout and "('Tom Hanks', 'PERSON')" in done.stdout

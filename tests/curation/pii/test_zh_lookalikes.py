@@ -149,3 +149,23 @@ def test_vectorised_lookups_equal_a_plain_python_scan():
         suffix = max((k for k in (1, 2, 3) if full[p:p + k] in zh_names.SUFFIX_CLASSES), default=0)
         assert cls[p] == (zh_names.SUFFIX_CLASSES[full[p:p + suffix]] if suffix else 0)
         assert loc[p] == any(p >= k and full[p - k:p] in zh_names.LOCATIVE_WORDS for k in (1, 2))
+
+
+def test_hash_table_lookups_equal_a_dict():
+    """zh_names.Table (the dictionary lookups of the name model): every key found with its value, absent
+    keys (0 included) give 0, duplicate keys keep the first value, values must be positive."""
+    rng = np.random.default_rng(7)
+    keys = rng.integers(1, 1 << 62, 5000, dtype=np.int64).astype(np.uint64)
+    keys[:200] = np.arange(1, 201, dtype=np.uint64) << np.uint64(21)  # packed-code-point-like, clustered
+    keys = np.unique(keys)
+    values = rng.integers(1, 60, len(keys))
+    table = zh_names.Table(np.concatenate([keys, keys[:3]]), np.concatenate([values, [99, 99, 99]]))
+    ref = dict(zip(keys.tolist(), values.tolist()))
+    query = np.concatenate([keys, rng.integers(1, 1 << 62, 5000, dtype=np.int64).astype(np.uint64),
+                            np.zeros(3, dtype=np.uint64)])
+    rng.shuffle(query)
+    assert table.get(query).tolist() == [ref.get(q, 0) for q in query.tolist()]
+    assert table.contains(keys).all() and len(table) == len(keys)
+    assert zh_names.Table([]).get(np.array([0, 5], dtype=np.uint64)).tolist() == [0, 0]
+    with pytest.raises(ValueError, match="positive"):
+        zh_names.Table([1, 2], [1, 0])
