@@ -29,6 +29,7 @@ _SHIFT = _U64(LOW_BITS)
 _FP_BITS = 64 - LOW_BITS
 FILTER_MIN = 1 << 16              # held-out grams from which the bit filter pays off
 FILTER_BITS_PER_GRAM = 16         # ≈ 6 % of misses pass the filter and are searched
+_CHUNK = 1 << 20
 
 
 def ngram_hashes(text: str | np.ndarray, n: int) -> np.ndarray:
@@ -41,13 +42,18 @@ def messages_text(messages: Iterable[dict]) -> str:
 
 
 class HeldOutIndex:
-    """N-gram fingerprints of held-out texts per source ("validation", "test", "eval:<name>")."""
+    """N-gram fingerprints of held-out texts per source ("validation", "test", "eval:<name>").
+
+    Grams go into one uint64 buffer (``reserve`` sizes it when the caller knows how many come, so it is never
+    copied to grow); the first query sorts it in place and compacts it to one entry per fingerprint, in
+    chunks, so building costs the buffer plus a few MB."""
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.sources: list[str] = []          # in order of first ``add``: a gram counts for the first that has it
-        self._parts: list[np.ndarray] = []
-        self._held: np.ndarray | None = None  # sorted: fingerprint << LOW_BITS | source number, one per fingerprint
+        self._buf = np.empty(0, dtype=_U64)   # fingerprint << LOW_BITS | source number
+        self._used = 0
+        self._sorted = True                   # _buf[:_used] sorted, one entry per fingerprint
         self._filter: np.ndarray | None = None
         self._filter_shift = _U64(0)
 
@@ -58,14 +64,28 @@ class HeldOutIndex:
             self.sources.append(source)
         return self.sources.index(source)
 
+    def reserve(self, n_grams: int) -> None:
+        """Room for ``n_grams`` more grams."""
+        need = self._used + n_grams
+        if need > len(self._buf):
+            buf = np.empty(need, dtype=_U64)
+            buf[:self._used] = self._buf[:self._used]
+            self._buf = buf
+
     def add_grams(self, grams: np.ndarray, source: str) -> None:
         """Gram hashes (any number of texts, repeats allowed) of held-out ``source``."""
         src = self._source(source)
-        if len(grams):
-            keys = (grams >> _SHIFT) << _SHIFT
-            keys |= _U64(src)
-            self._parts.append(keys)
-            self._held = None
+        m = len(grams)
+        if not m:
+            return
+        if self._used + m > len(self._buf):
+            self.reserve(max(m, self._used // 2))
+        out = self._buf[self._used:self._used + m]
+        np.right_shift(grams, _SHIFT, out=out)
+        out <<= _SHIFT
+        out |= _U64(src)
+        self._used += m
+        self._sorted = False
 
     def add(self, text: str | np.ndarray, source: str) -> None:
         self.add_grams(ngram_hashes(text, self.n), source)
@@ -75,26 +95,41 @@ class HeldOutIndex:
         self.add_grams(batch_gram_hashes(toks, counts, self.n)[0], source)
 
     def __bool__(self) -> bool:
-        return bool(self._parts) or (self._held is not None and len(self._held) > 0)
+        return self._used > 0
+
+    def build(self) -> None:
+        """Sort and compact now (queries do it on first use; threads that share the index need it done)."""
+        self._index()
 
     def _index(self) -> np.ndarray:
-        if self._held is None or self._parts:
-            parts = ([self._held] if self._held is not None else []) + self._parts
-            self._parts = []
-            keys = np.concatenate(parts) if parts else np.empty(0, _U64)
-            del parts
+        if not self._sorted:
+            keys = self._buf[:self._used]
             keys.sort()  # in place; equal fingerprints end up together, lowest source number first
-            self._held = keys[np.r_[True, (keys[1:] >> _SHIFT) != (keys[:-1] >> _SHIFT)]] if len(keys) else keys
+            w, last = 0, None
+            for lo in range(0, len(keys), _CHUNK):  # compact in place, chunk by chunk
+                chunk = keys[lo:lo + _CHUNK].copy()
+                fp = chunk >> _SHIFT
+                keep = np.empty(len(chunk), dtype=bool)
+                keep[0] = last is None or fp[0] != last
+                np.not_equal(fp[1:], fp[:-1], out=keep[1:])
+                last = fp[-1]
+                kept = chunk[keep]
+                keys[w:w + len(kept)] = kept
+                w += len(kept)
             del keys
+            self._buf = self._buf[:w].copy() if w < len(self._buf) // 2 else self._buf[:w]
+            self._used = w
+            self._sorted = True
             self._filter = None
-            if len(self._held) >= FILTER_MIN:
-                bits = 1 << int(np.ceil(np.log2(len(self._held) * FILTER_BITS_PER_GRAM)))
+            if w >= FILTER_MIN:
+                bits = 1 << int(np.ceil(np.log2(w * FILTER_BITS_PER_GRAM)))
                 self._filter_shift = _U64(64 - int(np.log2(bits)))
                 words = np.zeros(bits // 64, dtype=_U64)
-                b = self._held >> self._filter_shift
-                np.bitwise_or.at(words, (b >> _U64(6)).astype(np.intp), _U64(1) << (b & _U64(63)))
+                for lo in range(0, w, _CHUNK):
+                    b = self._buf[lo:lo + _CHUNK] >> self._filter_shift
+                    np.bitwise_or.at(words, (b >> _U64(6)).astype(np.intp), _U64(1) << (b & _U64(63)))
                 self._filter = words
-        return self._held
+        return self._buf[:self._used]
 
     def _lookup(self, fp: np.ndarray) -> np.ndarray:
         """Source number of each query fingerprint (sorted, ``fp << LOW_BITS``), -1 when not held out."""

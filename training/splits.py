@@ -261,6 +261,14 @@ class DuplicateFinder:
         self.bands = np.zeros((capacity, BANDS), dtype=np.uint32)
         self._mh = _OPHMinHasher(num_perm=BANDS * ROWS, char_ngram=SHINGLE, word_ngram=SHINGLE, seed=LSH_SEED)
 
+    @classmethod
+    def from_arrays(cls, *, threshold: float, digest: np.ndarray, ntok: np.ndarray, bands: np.ndarray) -> DuplicateFinder:
+        """A finder over texts already added elsewhere (its three arrays, e.g. from another process)."""
+        finder = cls(threshold=threshold, capacity=1)
+        finder.digest, finder.ntok, finder.bands = digest, ntok, bands
+        finder.n = len(ntok)
+        return finder
+
     def _grow(self, need: int) -> None:
         cap = len(self.ntok)
         if need <= cap:

@@ -23,6 +23,11 @@ META = pa.struct([
     ("source_document", pa.int64()), ("pipeline_run", pa.int64()), ("parent", pa.int64()), ("group", pa.string()),
 ])
 SHARD_BYTES = 500 << 20
+# dictionary encoding for the categorical columns only (message texts are unique: trying costs time) and
+# statistics only for the id (min/max of long texts are useless and cost a third of the writing time)
+DICTIONARY_COLUMNS = ["messages.list.element.role", "meta.origin", "meta.method", "meta.domain", "meta.language",
+                      "meta.intent", "meta.label", "meta.source_file_name", "meta.group"]
+STATISTICS_COLUMNS = ["id", "meta.sample_id"]
 SCHEMA = pa.schema([("id", pa.string()), ("messages", pa.list_(MESSAGE)), ("meta", META)])
 
 
@@ -42,7 +47,8 @@ def write_parquet(path: Path, src: Path) -> FileStats:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     stats = FileStats()
     try:
-        with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        with pq.ParquetWriter(tmp, SCHEMA, compression="zstd", use_dictionary=DICTIONARY_COLUMNS,
+                              write_statistics=STATISTICS_COLUMNS) as writer:
             if Path(src).stat().st_size:
                 reader = pa_json.open_json(
                     src, read_options=pa_json.ReadOptions(block_size=_block_size(src)),

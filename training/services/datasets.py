@@ -21,6 +21,7 @@ a fixed amount plus about 150 bytes per selected sample (numpy columns), whateve
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -81,6 +82,7 @@ LABEL_MAX_CHARS = 100  # longer strings in a label are free text (an edited answ
 FETCH_CHUNK = 2000       # rows per database round trip
 SELECT_BATCH = 1024      # selected samples tokenised and hashed per numpy batch
 SCAN_BATCH = 4096        # samples per batch when the token file is read back (decontamination)
+WORKER_PROCESS_MIN = 50_000  # from this many rows the database-free per-sample work runs in a forked child
 BUCKET_BYTES = 8 << 20   # records per bucket of the scratch file at the expected row size (one bucket in memory)
 ROW_BYTES_GUESS = 4096   # expected bytes of a sample's three rows (canonical, alpaca, sharegpt)
 MAX_BUCKETS = 4096
@@ -467,6 +469,178 @@ class _Codes(dict):
         return sorted(self, key=self.__getitem__)
 
 
+def _bucket_ids(seed: int, sample_ids: np.ndarray, n_buckets: int) -> np.ndarray:
+    """Bucket of each sample: the top bits of its seeded order key (so buckets follow the split files' order)."""
+    if n_buckets == 1:
+        return np.zeros(len(sample_ids), dtype=np.int64)
+    shift = np.uint64(64 - int(np.log2(n_buckets)))
+    return (_sample_order_keys(seed, np.asarray(sample_ids, dtype=np.int64)) >> shift).astype(np.int64)
+
+
+class _BucketSpill:
+    """Rows appended bucket by bucket to one scratch file: each bucket a chain of blocks (a bucket's buffer is
+    written as a block once it holds ``block`` bytes). ``add`` returns each row's offset in its bucket's stream;
+    ``read(fd, b)`` is the whole of bucket b."""
+
+    def __init__(self, path: Path, n_buckets: int, block: int, write=None) -> None:
+        self._fh = open(path, "wb")  # noqa: SIM115 — closed by close()
+        self._write = write or self._fh.write
+        self._bufs = [bytearray() for _ in range(n_buckets)]
+        self._lens = [0] * n_buckets
+        self.blocks: list[list[tuple[int, int]]] = [[] for _ in range(n_buckets)]  # (file offset, bytes)
+        self._pos = 0
+        self._block = block
+
+    def add(self, rows: list[bytes], buckets: list[int]) -> list[int]:
+        bufs, lens, block = self._bufs, self._lens, self._block
+        offs = []
+        for row, b in zip(rows, buckets):
+            offs.append(lens[b])
+            lens[b] += len(row)
+            buf = bufs[b]
+            buf += row
+            if len(buf) >= block:
+                self._seal(b)
+        return offs
+
+    def _seal(self, b: int) -> None:
+        data = bytes(self._bufs[b])
+        self._bufs[b].clear()
+        self.blocks[b].append((self._pos, len(data)))
+        self._pos += len(data)
+        self._write(data)
+
+    def finish(self) -> None:
+        for b, buf in enumerate(self._bufs):
+            if buf:
+                self._seal(b)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def read(self, fd: int, b: int) -> bytes:
+        return b"".join([os.pread(fd, size, off) for off, size in self.blocks[b]])
+
+
+class _SampleWork:
+    """The per-sample work that needs no database, for each batch of selected samples (ids and canonical
+    messages JSON): their alpaca and sharegpt rows (the bucketed ``formats.bin``), their token hashes
+    (``tokens.u64``, in selection order) and the duplicate finder. In-process here; ``_SampleWorkProcess``
+    does the same in a forked child, on the other core, while this process reads and serialises the next
+    batch. ``finish()`` returns what the build keeps: token offsets, finder, format row offsets/lengths/blocks."""
+
+    def __init__(self, scratch: Path, capacity: int, seed: int, n_buckets: int, block: int) -> None:
+        self._seed, self._n_buckets = seed, n_buckets
+        self._tokens = open(scratch / "tokens.u64", "wb")  # noqa: SIM115 — closed by finish() / close()
+        self._formats = _BucketSpill(scratch / "formats.bin", n_buckets, block)
+        self._counts: list[np.ndarray] = []
+        self._offs: list[list[int]] = []
+        self._lens: list[np.ndarray] = []
+        self.finder = DuplicateFinder(threshold=NEAR_DUP_THRESHOLD, capacity=capacity)
+
+    def add(self, sids: list[int], m_jsons: list[str]) -> None:
+        dumps, loads, to_alpaca, to_sharegpt = _dumps, ujson.loads, alpaca.convert, sharegpt.convert
+        rows, texts = [], []
+        for sid, m_json in zip(sids, m_jsons):
+            msgs = loads(m_json)
+            rec = {"id": str(sid), "messages": msgs}
+            rows.append(f"{dumps(to_alpaca(rec))}\t{dumps(to_sharegpt(rec))}".encode("utf-8"))
+            texts.append("\n".join([m["content"] for m in msgs if m["role"] != "system"]))
+        self._offs.append(self._formats.add(rows, _bucket_ids(self._seed, np.array(sids), self._n_buckets).tolist()))
+        self._lens.append(np.fromiter(map(len, rows), dtype=np.int32, count=len(rows)))
+        toks, counts = batch_token_hashes(texts)
+        toks.tofile(self._tokens)
+        self._counts.append(counts)
+        self.finder.add(toks, counts)
+
+    def finish(self) -> dict:
+        self._formats.finish()
+        self._formats.close()
+        self._tokens.close()
+        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int64)
+        return {"tok_off": np.concatenate(([0], np.cumsum(counts))).astype(np.int64), "finder": self.finder,
+                "fmt_off": np.array([o for part in self._offs for o in part], dtype=np.int64),
+                "fmt_len": np.concatenate(self._lens) if self._lens else np.zeros(0, np.int32),
+                "fmt_blocks": self._formats.blocks}
+
+    def close(self) -> None:
+        self._tokens.close()
+        self._formats.close()
+
+
+def _sample_work_child(conn, args: tuple) -> None:
+    """The forked child of ``_SampleWorkProcess``: batches in, at the end its arrays saved beside the scratch
+    files and (status, detail) sent back."""
+    try:
+        work = _SampleWork(*args)
+        while (batch := conn.recv()) is not None:
+            work.add(*batch)
+        out = work.finish()
+        scratch = Path(args[0])
+        finder = out.pop("finder")
+        n = finder.n
+        for name, arr in (("tok_off", out.pop("tok_off")), ("fmt_off", out.pop("fmt_off")),
+                          ("fmt_len", out.pop("fmt_len")), ("digest", finder.digest[:n]),
+                          ("ntok", finder.ntok[:n]), ("bands", finder.bands[:n])):
+            np.save(scratch / f"{name}.npy", arr)
+        conn.send(("ok", out["fmt_blocks"]))
+    except BaseException as exc:  # noqa: BLE001 — reported to the parent, which raises it
+        import traceback
+
+        conn.send(("error", (type(exc).__name__, str(exc), traceback.format_exc())))
+    finally:
+        conn.close()
+
+
+class _SampleWorkProcess:
+    """``_SampleWork`` in a forked child process (large builds). Batches go down a pipe — a full pipe makes
+    this process wait, so about one batch is in flight — and ``finish`` reads the child's arrays back from the
+    scratch folder. The child runs numpy and the format writers only, never the database."""
+
+    def __init__(self, scratch: Path, capacity: int, seed: int, n_buckets: int, block: int) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._scratch = scratch
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_sample_work_child, args=(child, (scratch, capacity, seed, n_buckets, block)),
+                                 daemon=True, name="dataset-sample-work")
+        self._proc.start()
+        child.close()
+
+    def add(self, sids: list[int], m_jsons: list[str]) -> None:
+        try:
+            self._conn.send((sids, m_jsons))
+        except (BrokenPipeError, ConnectionResetError):
+            self.finish()  # the child stopped: raise what it reported
+            raise
+
+    def finish(self) -> dict:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._conn.send(None)
+        try:
+            status, detail = self._conn.recv()
+        except EOFError:
+            status, detail = "error", ("RuntimeError", f"the worker process ended (exit code {self._proc.exitcode})", "")
+        self._proc.join()
+        if status != "ok":
+            kind, message, trace = detail
+            if kind == "ExportError":
+                raise ExportError(message)
+            raise RuntimeError(f"dataset build worker failed: {kind}: {message}\n{trace}")
+        load = lambda name: np.load(self._scratch / f"{name}.npy")  # noqa: E731
+        finder = DuplicateFinder.from_arrays(threshold=NEAR_DUP_THRESHOLD, digest=load("digest"), ntok=load("ntok"),
+                                             bands=load("bands"))
+        return {"tok_off": load("tok_off"), "finder": finder, "fmt_off": load("fmt_off"), "fmt_len": load("fmt_len"),
+                "fmt_blocks": detail}
+
+    def close(self) -> None:
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._proc.join()
+        self._conn.close()
+
+
 _PIN_GET = lambda pinned: PIN_STRENGTH.get(pinned, 0)  # noqa: E731
 
 
@@ -527,36 +701,27 @@ class _Build:
         self.seed = seed
         for name, dtype in self.COLUMNS.items():  # every row below ``n`` is assigned; np.empty: the untouched
             setattr(self, name, np.empty(self.cap, dtype=dtype))  # pages of a generous capacity cost nothing
-        self.tok_off = np.zeros(self.cap + 1, dtype=np.int64)
+        self.tok_off = np.zeros(1, dtype=np.int64)  # set by close_selection (n + 1 offsets into tokens.u64)
         self.labels, self.strata, self.languages = _Codes(), _Codes(), _Codes()
         self.domains, self.origins = _Codes(), _Codes()
         self.files: dict[int, tuple[str, str] | None] = {}  # source file id → (name, sha256)
-        self.finder = DuplicateFinder(threshold=NEAR_DUP_THRESHOLD, capacity=self.cap)
+        self.finder: DuplicateFinder | None = None
         self.scratch = scratch
-        self._records = open(scratch / "records.bin", "wb")  # noqa: SIM115 — closed by close_selection() / close()
-        self._lineage = open(scratch / "lineage.jsonl", "wb")  # noqa: SIM115
-        self._tokens = open(scratch / "tokens.u64", "wb")  # noqa: SIM115
+        self._io = BackgroundIO()
         # buckets: a power of two, ≈ BUCKET_BYTES of rows each at the expected size; blocks ≤ BLOCK_BYTES
-        self.n_buckets = 1 << max(0, int(np.ceil(np.log2(max(1.0, self.cap * ROW_BYTES_GUESS / BUCKET_BYTES)))))
-        self.n_buckets = min(self.n_buckets, MAX_BUCKETS)
-        self._bucket_shift = np.uint64(64 - int(np.log2(self.n_buckets)))
-        self._block = max(MIN_BLOCK_BYTES, PENDING_BYTES // self.n_buckets)
-        self._bucket_buf = [bytearray() for _ in range(self.n_buckets)]
-        self._bucket_len = [0] * self.n_buckets
-        self.blocks: list[list[tuple[int, int]]] = [[] for _ in range(self.n_buckets)]  # (file offset, bytes)
-        self._spill_pos = 0
+        n_buckets = 1 << max(0, int(np.ceil(np.log2(max(1.0, self.cap * ROW_BYTES_GUESS / BUCKET_BYTES)))))
+        self.n_buckets = min(n_buckets, MAX_BUCKETS)
+        block = max(MIN_BLOCK_BYTES, PENDING_BYTES // self.n_buckets)
+        self.records = _BucketSpill(scratch / "records.bin", self.n_buckets, block,
+                                    write=lambda data: self._io.submit(self.records._fh.write, data))
+        self._lineage = open(scratch / "lineage.jsonl", "wb")  # noqa: SIM115 — closed by close_selection() / close()
+        self._work = (_SampleWorkProcess if self.cap >= WORKER_PROCESS_MIN else _SampleWork)(
+            scratch, self.cap, seed, self.n_buckets, block)
+        self.formats: dict = {}
         self._pending: list[Candidate] = []
         self._token_fd: int | None = None
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-build")
-        self._inflight: concurrent.futures.Future | None = None
         self._cat = _Fragments(_cat_fragment)
         self._file_frag = _Fragments(self._file_fragment)
-
-    def bucket_of(self, sample_ids: np.ndarray) -> np.ndarray:
-        keys = _sample_order_keys(self.seed, sample_ids)
-        if self.n_buckets == 1:
-            return np.zeros(len(keys), dtype=np.int64)
-        return (keys >> self._bucket_shift).astype(np.int64)
 
     # ------------------------------------------------------------------------ pass 1: selection
     def add(self, cand: Candidate) -> None:
@@ -567,11 +732,10 @@ class _Build:
     def _grow(self, need: int) -> None:
         if need <= self.cap:
             return
-        self._wait()  # the worker writes into tok_off
         cap = max(need, 2 * self.cap)
-        for name in (*self.COLUMNS, "tok_off"):
+        for name in self.COLUMNS:
             old = getattr(self, name)
-            new = np.empty(cap + (name == "tok_off"), dtype=old.dtype)
+            new = np.empty(cap, dtype=old.dtype)
             new[:len(old)] = old
             setattr(self, name, new)
         self.cap = cap
@@ -601,29 +765,28 @@ class _Build:
         self._file_info(cands)
         dumps, digest, num, cat, file_frag = _dumps, xxhash.xxh3_128_digest, _num, self._cat, self._file_frag
         run = num(cands[0].pipeline_run_id)
-        texts: list[str] = []
         records: list[bytes] = []
+        m_jsons: list[str] = []
         lineage: list[bytes] = []
         hashes: list[bytes] = []
         rows: list[tuple] = []
         for c in cands:
-            sid, msgs, parent, doc, file = c.sample_id, c.messages, c.parent_id, c.source_document_id, c.source_file_id
-            m_json = dumps(msgs)
+            sid, parent, doc, file = c.sample_id, c.parent_id, c.source_document_id, c.source_file_id
+            m_json = dumps(c.messages)
+            m_jsons.append(m_json)
             hashes.append(digest(m_json.encode("utf-8")))
             name, fref = file_frag[file]
-            rec = {"id": str(sid), "messages": msgs}
             # the canonical record up to its group (the same text as _dumps of the record dict; see _cat)
             records.append((
                 f'{{"id":"{sid}","messages":{m_json},"meta":{{"sample_id":{sid},'
                 f'{cat[c.origin, c.method, c.domain, c.language, c.intent, c.label]}'
                 f'"agreement":{num(c.agreement)},"quality":{num(c.quality)},"source_file":{num(file)},'
                 f'"source_file_name":{name},"source_document":{num(doc)},"pipeline_run":{run},"parent":{num(parent)},'
-                f'"group":"\t{dumps(alpaca.convert(rec))}\t{dumps(sharegpt.convert(rec))}').encode("utf-8"))
+                f'"group":"').encode("utf-8"))
             lineage.append((
                 f'{{{cat[c.origin, c.method][:-1]},"parent":{num(parent)},"source_document":{num(doc)},'
                 f'"source_file":{fref},"pipeline_run":{run},'
                 f'"labelling_projects":{dumps(list(c.projects)) if c.projects else "[]"}}}').encode("utf-8"))
-            texts.append("\n".join([m["content"] for m in msgs if m["role"] != "system"]))
             rows.append((sid, parent or -1, doc or -1, file or -1, c.pinned, c.origin, c.label, c.label or c.domain or "",
                          c.language, c.domain, c.agreement, c.quality, c.cot_stripped, bool(c.projects)))
         (sids, parents, docs, files, pins, origins, labels, strata, languages, domains, agreements, qualities, cots,
@@ -642,69 +805,32 @@ class _Build:
         self.cot[sl], self.projects[sl] = cots, projects
         h = np.frombuffer(b"".join(hashes), dtype=">u8").reshape(k, 2)
         self.hash_hi[sl], self.hash_lo[sl] = h[:, 0], h[:, 1]
-        sizes = np.fromiter(map(len, records), dtype=np.int64, count=k)
-        self.rec_len[sl] = sizes
-        buckets = self.bucket_of(self.sid[sl])
+        self.rec_len[sl] = np.fromiter(map(len, records), dtype=np.int64, count=k)
+        buckets = _bucket_ids(self.seed, self.sid[sl], self.n_buckets)
         self.bucket[sl] = buckets
-        bufs, blen, block = self._bucket_buf, self._bucket_len, self._block
-        offs = []
-        out: list[bytes] = []
-        for rec, b in zip(records, buckets.tolist()):
-            offs.append(blen[b])
-            blen[b] += len(rec)
-            buf = bufs[b]
-            buf += rec
-            if len(buf) >= block:
-                out.append(self._seal(b))
-        self.rec_off[sl] = offs
+        self.rec_off[sl] = self.records.add(records, buckets.tolist())
         lineage.append(b"")
+        self._io.submit(self._lineage.write, b"\n".join(lineage))  # scratch writes release the GIL
         self.n += k
-        # scratch writes, tokens and the duplicate finder on the worker thread (numpy and file writes release
-        # the GIL): the next batch's rows are built meanwhile; one batch in flight at most (bounded memory)
-        if self._inflight is not None:
-            self._inflight.result()
-        self._inflight = self._pool.submit(self._tokenise, lo, k, texts, out, b"\n".join(lineage))
-
-    def _seal(self, b: int) -> bytes:
-        """Bucket ``b``'s buffered rows as its next block (to be written at the file position given here)."""
-        data = bytes(self._bucket_buf[b])
-        self._bucket_buf[b].clear()
-        self.blocks[b].append((self._spill_pos, len(data)))
-        self._spill_pos += len(data)
-        return data
-
-    def _tokenise(self, lo: int, k: int, texts: list[str], blocks: list[bytes], lineage: bytes) -> None:
-        for data in blocks:
-            self._records.write(data)
-        self._lineage.write(lineage)
-        toks, counts = batch_token_hashes(texts)
-        toks.tofile(self._tokens)
-        self.tok_off[lo + 1:lo + k + 1] = self.tok_off[lo] + np.cumsum(counts)
-        self.finder.add(toks, counts)
-
-    def _wait(self) -> None:
-        if self._inflight is not None:
-            inflight, self._inflight = self._inflight, None
-            inflight.result()
+        self._work.add(list(sids), m_jsons)
 
     def close_selection(self) -> None:
         self._flush()
-        self._wait()
-        for data in [self._seal(b) for b in range(self.n_buckets) if self._bucket_buf[b]]:
-            self._records.write(data)
-        self._pool.shutdown()
-        for fh in (self._records, self._lineage, self._tokens):
-            fh.close()
+        self.records.finish()
+        self._io.close()
+        self.records.close()
+        self._lineage.close()
+        out = self._work.finish()
+        self.tok_off, self.finder = out["tok_off"], out["finder"]
+        self.formats = {"off": out["fmt_off"], "len": out["fmt_len"], "blocks": out["fmt_blocks"]}
         self._token_fd = os.open(self.scratch / "tokens.u64", os.O_RDONLY)
 
     def close(self) -> None:
-        if self._inflight is not None:
-            self._inflight.cancel()
-            concurrent.futures.wait([self._inflight])
-            self._inflight = None
-        self._pool.shutdown(wait=True)
-        for fh in (self._records, self._lineage, self._tokens):
-            fh.close()
+        with contextlib.suppress(Exception):
+            self._io.close()
+        self._work.close()
+        self.records.close()
+        self._lineage.close()
         if self._token_fd is not None:
             os.close(self._token_fd)
             self._token_fd = None
@@ -835,6 +961,9 @@ class _Build:
         for s in split[held[:1]].tolist() + [_VALIDATION, _TEST]:  # sources in order of first appearance
             if (split == s).any() and SPLITS[s] not in index.sources:
                 index.add_grams(np.empty(0, np.uint64), SPLITS[s])
+        ntok = np.diff(self.tok_off)
+        grams = np.where(ntok >= spec.ngram, ntok - spec.ngram + 1, np.minimum(ntok, 1))
+        index.reserve(int(grams[held].sum()))  # the held-out buffer is allocated once, at its final size
         for s in (_VALIDATION, _TEST):
             for _i, toks, counts in self.token_batches(split == s):
                 index.add_tokens(toks, counts, SPLITS[s])
@@ -856,17 +985,33 @@ class _Build:
         if ctx is not None:
             ctx.progress(0, int(train.sum()), stage="Decontaminating", force=True)
         done = 0
-        for at, toks, counts in self.token_batches(train):
-            share, best = index.shares(toks, counts)
-            bad = np.flatnonzero(share >= spec.max_overlap)
-            for j in bad.tolist():
-                entries.append({"id": str(int(self.sid[at[j]])), "overlap": round(float(share[j]), 3),
-                                "against": index.sources[best[j]]})
-            split[at[bad]] = _LEFT_OUT
-            done += len(at)
-            if ctx is not None:
-                ctx.progress(done)
+        index.build()  # once, before the threads share it
+        # two threads query batches at once (numpy releases the GIL in the sorts and searches); at most a few
+        # batches are read ahead
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="dataset-decontam") as pool:
+            pending: collections.deque = collections.deque()
+            results = self._shares_in_order(pool, pending, index, self.token_batches(train))
+            for at, (share, best) in results:
+                bad = np.flatnonzero(share >= spec.max_overlap)
+                for j in bad.tolist():
+                    entries.append({"id": str(int(self.sid[at[j]])), "overlap": round(float(share[j]), 3),
+                                    "against": index.sources[best[j]]})
+                split[at[bad]] = _LEFT_OUT
+                done += len(at)
+                if ctx is not None:
+                    ctx.progress(done)
         return entries
+
+    @staticmethod
+    def _shares_in_order(pool, pending, index: HeldOutIndex, batches):
+        for at, toks, counts in batches:
+            pending.append((at, pool.submit(index.shares, toks, counts)))
+            if len(pending) > 3:
+                at0, fut = pending.popleft()
+                yield at0, fut.result()
+        while pending:
+            at0, fut = pending.popleft()
+            yield at0, fut.result()
 
     # ------------------------------------------------------------------------ pass 4: files
     def write(self, folder: Path, ctx=None) -> tuple[dict[str, dict], set[int]]:
@@ -881,6 +1026,8 @@ class _Build:
         by_bucket = np.argsort(self.bucket[:n], kind="stable")
         bounds = np.searchsorted(self.bucket[:n][by_bucket], np.arange(self.n_buckets + 1))
         fd = os.open(self.scratch / "records.bin", os.O_RDONLY)
+        fmt_fd = os.open(self.scratch / "formats.bin", os.O_RDONLY)
+        fmt_off, fmt_len, fmt_blocks = self.formats["off"], self.formats["len"], self.formats["blocks"]
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="dataset-parquet")
         parquet: dict[str, concurrent.futures.Future] = {}
         try:
@@ -896,13 +1043,16 @@ class _Build:
                         members = members[kept[members]]
                         if not len(members):
                             continue
-                        data = b"".join([os.pread(fd, size, off) for off, size in self.blocks[b]])
+                        data = self.records.read(fd, b)
+                        formats = b"".join([os.pread(fmt_fd, size, off) for off, size in fmt_blocks[b]])
                         members = members[np.lexsort((self.sid[members], _sample_order_keys(self.seed, self.sid[members])))]
-                        for off, size, s, g in zip(self.rec_off[members].tolist(), self.rec_len[members].tolist(),
-                                                   split[members].tolist(), self.group_hi[self.group[members]].tolist()):
-                            canonical, alp, sg = data[off:off + size].split(b"\t")
+                        for off, size, foff, fsize, s, g in zip(
+                                self.rec_off[members].tolist(), self.rec_len[members].tolist(), fmt_off[members].tolist(),
+                                fmt_len[members].tolist(), split[members].tolist(),
+                                self.group_hi[self.group[members]].tolist()):
+                            alp, sg = formats[foff:foff + fsize].split(b"\t")
                             out = writers[s]
-                            out[0].write_line(canonical + b"%016x" % g + tail)
+                            out[0].write_line(data[off:off + size] + b"%016x" % g + tail)
                             out[1].write_line(alp)
                             out[2].write_line(sg)
                         done += len(members)
@@ -934,6 +1084,7 @@ class _Build:
                 fut.cancel()
             pool.shutdown(wait=True)
             os.close(fd)
+            os.close(fmt_fd)
         return files, projects
 
 
