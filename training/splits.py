@@ -202,17 +202,26 @@ SHINGLE = 3  # tokens per shingle for near-duplicate detection
 
 
 def shingle_hashes(th: np.ndarray) -> np.ndarray:
-    """Unique hashes of a text's token 3-shingles (``th`` = its ``token_hashes``; fewer tokens: none)."""
+    """Sorted unique hashes of a text's token 3-shingles (``th`` = its ``token_hashes``; fewer tokens: none) —
+    ``gram_hashes(th, 3)`` written out for one text (it runs for every candidate pair's members)."""
     if len(th) < SHINGLE:
         return th[:0]
-    return gram_hashes(th, SHINGLE)
+    acc = th[:-2] * _GRAM_MUL
+    acc += th[1:-1]
+    acc *= _GRAM_MUL
+    acc += th[2:]
+    acc ^= acc >> _U64(29)
+    acc.sort()
+    return acc[np.r_[True, acc[1:] != acc[:-1]]]
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """Jaccard similarity of two sets given as unique hash arrays."""
+    """Jaccard similarity of two sets given as sorted unique hash arrays (as ``shingle_hashes`` returns them)."""
     if not len(a) or not len(b):
         return 0.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
+    pos = np.searchsorted(b, a)
+    pos[pos == len(b)] = 0
+    inter = int(np.count_nonzero(b[pos] == a))
     return inter / (len(a) + len(b) - inter)
 
 

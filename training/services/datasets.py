@@ -86,7 +86,7 @@ WORKER_PROCESS_MIN = 50_000  # from this many rows the database-free per-sample 
 BUCKET_BYTES = 8 << 20   # records per bucket of the scratch file at the expected row size (one bucket in memory)
 ROW_BYTES_GUESS = 4096   # expected bytes of a sample's three rows (canonical, alpaca, sharegpt)
 MAX_BUCKETS = 4096
-PENDING_BYTES = 16 << 20  # rows buffered across all buckets before a bucket's block is written
+PENDING_BYTES = 4 << 20  # rows buffered across all buckets (per scratch file) before a bucket's block is written
 MIN_BLOCK_BYTES = 16 << 10
 JSONL_WRITERS = {"messages": messages_fmt, "alpaca": alpaca, "sharegpt": sharegpt}
 VALID_ROLES = ("system", "user", "assistant")
@@ -895,6 +895,7 @@ class _Build:
         hard = np.concatenate(edges).astype(np.int64)
         labels = components(n_nodes, hard)[:n]
         near = self.finder.near_links(self.tokens_of, eligible=eligible, labels=labels)
+        self.finder = None  # 100 bytes a sample, not needed any more
         if len(near):
             labels = components(n_nodes, np.concatenate((hard, near)))[:n]
         del hard, edges
@@ -1006,7 +1007,7 @@ class _Build:
     def _shares_in_order(pool, pending, index: HeldOutIndex, batches):
         for at, toks, counts in batches:
             pending.append((at, pool.submit(index.shares, toks, counts)))
-            if len(pending) > 3:
+            if len(pending) >= 2:  # one batch per thread: the batches' scratch arrays are all the memory used
                 at0, fut = pending.popleft()
                 yield at0, fut.result()
         while pending:
@@ -1068,14 +1069,16 @@ class _Build:
                 projects: set[int] = set()
                 with open(self.scratch / "lineage.jsonl", "rb") as fh, \
                         JsonlWriter(folder / "lineage.jsonl", io=io) as lineage:
-                    keep, with_projects, sids = kept.tolist(), self.projects[:n].tolist(), self.sid[:n].tolist()
                     names = [s.encode() for s in SPLITS]
-                    for i, line in enumerate(fh):
-                        if keep[i]:
-                            lineage.write_line(b'{"id":"%d","split":"%s",' % (sids[i], names[split[i]])
-                                               + line.rstrip(b"\n")[1:])
-                            if with_projects[i]:
-                                projects.update(ujson.loads(line)["labelling_projects"])
+                    for lo in range(0, n, SCAN_BATCH * 16):  # the scratch rows are in id order, one per sample
+                        hi = min(n, lo + SCAN_BATCH * 16)
+                        for keep, with_projects, sid, s, line in zip(  # fh last: zip stops before reading on
+                                kept[lo:hi].tolist(), self.projects[lo:hi].tolist(), self.sid[lo:hi].tolist(),
+                                split[lo:hi].tolist(), fh):
+                            if keep:
+                                lineage.write_line(b'{"id":"%d","split":"%s",' % (sid, names[s]) + line.rstrip(b"\n")[1:])
+                                if with_projects:
+                                    projects.update(ujson.loads(line)["labelling_projects"])
                 files["lineage.jsonl"] = lineage.stats.as_dict()
             for name, fut in parquet.items():
                 files[f"parquet/{name}.parquet"] = fut.result().as_dict()
