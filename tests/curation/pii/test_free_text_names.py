@@ -66,6 +66,54 @@ LOOK_ALIKES = [
 ]
 
 
+# Runs ending in (or holding) a head word of a place, street, date, eponymous term or organisation, and
+# place prefixes: no person, whatever the NER says (look-alikes of curation.pii.en_lookalikes' dev split).
+EN_HEAD_LOOK_ALIKES = [
+    "Turn left onto Kathleen Highway after the light.", "Parking on Hardy Run is free after six.",
+    "The store is closed on Columbus Day.", "We meet again after Candlemas Day.", "Victoria Day falls late this year.",
+    "The patient was diagnosed with Parkinson Disease.", "We used a Kalman Filter and the Adam Optimizer.",
+    "Hidden Markov Model gives a better estimate here.", "Port Cynthia is about an hour from here.",
+    "Lake Jennifer had heavy rain overnight.", "The office in Guadalupe Mountains National Park closes at five.",
+    "A spokesperson for Qassam Brigades declined to comment.", "We used Four Horsemen in the second experiment.",
+]
+# ... and names whose surname is such a word: a given name + a surname stays a person (a common given name
+# before a date or term word), an unknown first name before a street/organisation word goes to the NER.
+EN_HEAD_NAMES = [
+    ("Tanner Hall called the office yesterday.", ["Tanner Hall"]),
+    ("Please forward this to Malik Wall before noon.", ["Malik Wall"]),
+    ("Cheyenne Brooks said the delivery was late.", ["Cheyenne Brooks"]),
+    ("Reply to the mail and copy Virginia Brooks in.", ["Virginia Brooks"]),
+    ("Doris Day sang at the gala.", ["Doris Day"]),
+    ("Yesterday Jude Law signed the lease.", ["Jude Law"]),
+    ("Graeme Wall said the delivery was late.", ["Graeme Wall"]),
+]
+
+
+@pytest.mark.parametrize("text", EN_HEAD_LOOK_ALIKES)
+def test_head_words_and_place_prefixes_rule_out_a_person(scrubber, text):
+    result = scrubber.scrub(text)
+    assert result.text == text, result.entities
+
+
+@pytest.mark.parametrize("text,expected", EN_HEAD_NAMES)
+def test_surnames_that_are_head_words_stay_names(scrubber, text, expected):
+    assert [e.value for e in scrubber.scrub(text).entities if e.type == "PERSON"] == expected
+
+
+def test_head_word_rules_in_the_lexicon_evidence():
+    ev = names._lexicon_evidence
+    assert ev(["Columbus", "Day"]) == (False, True, True)  # a rare given name (0.005 %) before a date word
+    assert ev(["Doris", "Day"]) == (True, True, False)  # a common one
+    assert ev(["Virginia", "Beach"])[2] and ev(["Virginia", "Brooks"])[0]  # place-like given name: place words only
+    assert ev(["Guadalupe", "Mountains", "National", "Park"])[2]  # a head word inside the run
+    assert ev(["Graeme", "Wall"]) == (False, False, False)  # left to the NER
+    assert ev(["Graeme", "Day"])[2]  # a date word is not left to it
+    assert en_lexicon.is_head("Roads") and en_lexicon.is_head("Brigades") and not en_lexicon.is_head("Sharma")
+    assert en_lexicon.get_common_given() <= en_lexicon.get_lexicon()[0]
+    assert en_lexicon.get_common_surnames() <= en_lexicon.get_lexicon()[1]
+    assert len(en_lexicon.get_common_surnames()) == en_lexicon.COMMON_SURNAME_LIMIT
+
+
 @pytest.mark.parametrize("text,expected", EN_CASES + ZH_CASES)
 def test_names_in_free_text(scrubber, text, expected):
     result = scrubber.scrub(text)
@@ -127,12 +175,15 @@ def test_build_lexicon_from_census_files(tmp_path):
     census = tmp_path / "census"
     census.mkdir()
     (census / "dist.female.first").write_text("MARY           2.629  2.629      1\nIN             0.001 90.000   1978\n")
-    (census / "dist.male.first").write_text("JAMES          3.318  3.318      1\nWILL           0.010 80.000    502\n")
+    (census / "dist.male.first").write_text("JAMES          3.318  3.318      1\nWILL           0.010 80.000    502\n"
+                                            "COLUMBUS       0.005 89.253   1026\n")
     (census / "dist.all.last").write_text("SMITH          1.006  1.006      1\nOBRIEN         0.030  5.000    300\n")
     out = tmp_path / "names.txt.gz"
-    assert en_lexicon.build_lexicon(census, out) == (2, 2)
-    assert gzip.open(out, "rt").read() == "# given\njames\nmary\n# surnames\nobrien\nsmith\n"
-    assert en_lexicon.read_lexicon(out) == (frozenset({"james", "mary"}), frozenset({"obrien", "smith"}))
+    assert en_lexicon.build_lexicon(census, out) == (3, 2)
+    assert gzip.open(out, "rt").read() == ("# given\ncolumbus\njames\nmary\n# surnames\nobrien\nsmith\n"
+                                           "# common given\njames\nmary\n# common surnames\nobrien\nsmith\n")
+    assert en_lexicon.read_lexicon(out) == (frozenset({"columbus", "james", "mary"}), frozenset({"obrien", "smith"}))
+    assert en_lexicon.read_sections(out)["common given"] == {"james", "mary"}  # Columbus: 0.005 % < 0.01 %
     assert not out.with_suffix(".part").exists()
     with pytest.raises(FileNotFoundError, match="dist.female.first not found"):
         en_lexicon.build_lexicon(tmp_path / "missing", out)
