@@ -20,4 +20,4 @@ check:          ## Django checks, production deploy checks, migrations in sync
 	  DJANGO_SETTINGS_MODULE=refinery.settings_production .venv/bin/python manage.py check --deploy --fail-level WARNING
 
 bench:          ## run the benchmarks in bench/ (prints ratios against the peers)
-	for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done
+	fail=""; for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || fail="$$fail $$b"; done; if [ -n "$$fail" ]; then echo "bars missed:$$fail"; exit 1; fi
