@@ -34,6 +34,17 @@ def count_words(text: str) -> int:
 _COUNT_TABLES = None
 
 
+def codepoint_mask(pattern: re.Pattern, upto: int = 0x110000):
+    """A numpy bool array over all code points: True where ``pattern`` matches the single character of code
+    points below ``upto`` (the others are False). The tables behind the vectorised word/CJK counting and
+    shingling."""
+    import numpy as np
+
+    mask = np.zeros(0x110000, dtype=bool)
+    mask[[m.start() for m in pattern.finditer("".join(map(chr, range(upto))))]] = True
+    return mask
+
+
 def _count_tables():
     """(continues a word, starts a word, apostrophe/hyphen, CJK) over all code points: ``WORD_RE``'s
     character classes as lookup tables (``\\w`` taken from ``re`` itself, so they agree exactly)."""
@@ -41,11 +52,8 @@ def _count_tables():
     if _COUNT_TABLES is None:
         import numpy as np
 
-        everything = "".join(map(chr, range(0x110000)))
-        w = np.zeros(0x110000, dtype=bool)
-        w[[m.start() for m in re.finditer(r"\w", everything)]] = True
-        cjk = np.zeros(0x110000, dtype=bool)
-        cjk[[m.start() for m in CJK_RE.finditer(everything)]] = True
+        w = codepoint_mask(re.compile(r"\w"))
+        cjk = codepoint_mask(CJK_RE)
         cont = w & ~cjk
         start = cont.copy()
         start[ord("_")] = False

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..base import GlobalStep, Rejection, record_text, register_step
-from ._text import CJK_RE, _NON_WORD_RE, _SPACE_RE
+from ._text import CJK_RE, _NON_WORD_RE, _SPACE_RE, codepoint_mask
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
@@ -82,11 +82,8 @@ def _char_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if _TABLES is None:
         import re
 
-        bmp = "".join(map(chr, range(0x10000)))
-        word = np.zeros(0x110000, dtype=bool)
-        word[[m.start() for m in re.finditer(r"[^\W_]", bmp)]] = True
-        cjk = np.zeros(0x110000, dtype=bool)
-        cjk[[m.start() for m in CJK_RE.finditer(bmp)]] = True
+        word = codepoint_mask(re.compile(r"[^\W_]"), 0x10000)
+        cjk = codepoint_mask(CJK_RE, 0x10000)
         # astral planes: CJK extensions B–H are CJK word characters; the rest (emoji, symbols) separate
         # tokens (NFKC has already folded mathematical letters to ASCII)
         word[0x20000:0x323B0] = True
