@@ -101,6 +101,14 @@ TERM_WORDS = frozenset(
     "anemia anaemia prize award awards medal trophy cup amendment treaty accord doctrine plan act acts "
     "system systems protocol format engine framework library algorithms".split()
 )
+# Heads of works, languages, fields and eras ("Doomsday Book", "Chinook Jargon", "Library Science",
+# "Harlem Renaissance", "Mesolithic Age"): none of them a frequent surname.
+WORK_WORDS = frozenset(
+    "book books bible gospel gospels testament scripture scriptures psalm psalms hymn anthem prayer saga epic "
+    "chronicle chronicles codex manuscript manifesto jargon dialect language languages renaissance "
+    "enlightenment reformation age ages epoch period dynasty reign revolution crusade crusades war wars "
+    "science sciences studies theology philosophy literature arts".split()
+)
 # Heads of organisation names ("Abbott Laboratories", "Qassam Brigades", "Delta Airlines") beyond the
 # ``ORGISH_WORDS`` of :mod:`curation.pii.names`.
 ORG_WORDS = frozenset(
@@ -120,17 +128,81 @@ PLACE_PREFIXES = frozenset(
 )
 # A run of capitalised words ending in one of these is no person ("Lincoln Park", "Columbus Day", "Kalman
 # Filter", "Qassam Brigades"), unless it is a known given name + a known surname ("Shannon Hall", "Doris Day").
-NON_PERSON_HEADS = PLACE_WORDS | STREET_WORDS | TIME_WORDS | TERM_WORDS | ORG_WORDS
+NON_PERSON_HEADS = PLACE_WORDS | STREET_WORDS | TIME_WORDS | TERM_WORDS | WORK_WORDS | ORG_WORDS
+
+
+# Adjectives (colour, size, quality, era, religion, position) and foods that start no person name unless they are a
+# given name of the census lists ("Crystal" is): "Best Buy", "Space Needle", "Big Dipper", "Holy Writ",
+# "Medieval Latin", "Little Joe" are a shop, a tower, stars, scripture, a language, a nickname.
+DESCRIPTIVE_WORDS = frozenset(
+    "big little great greater grand good best better bad worst high low holy sacred divine blessed virgin dark "
+    "bright red black white green blue yellow purple pink orange grey gray golden silver iron stone space "
+    "ancient medieval mediaeval modern classical classic late early middle proto vulgar standard common "
+    "southern northern eastern western upper lower outer inner central royal imperial national federal "
+    "happy lucky sweet wild free lost hidden secret magic super mega mini "
+    # meats and other foods that lead a dish's name ("Beef Wellington", "Chicken Kiev")
+    "beef chicken pork lamb veal duck goose salmon shrimp prawn prawns lobster crab eggs egg".split()
+)
+# Nationality and language adjectives: a run ending in one is a language, a breed or a dish ("Medieval
+# Greek", "Irish Gaelic", "Rock Cornish") unless it is a given name + a surname ("Sarah French", "Tom
+# English"); a run starting in one (not a given name: "Roman" is) names no person ("Spanish Armada",
+# "Dutch Guiana").
+DEMONYMS = frozenset(
+    "english french german greek latin gaelic irish scottish scots welsh cornish breton british american "
+    "canadian mexican brazilian argentine argentinian chilean peruvian cuban dutch flemish belgian swiss "
+    "austrian italian spanish portuguese catalan basque galician russian ukrainian polish czech slovak "
+    "hungarian romanian bulgarian serbian croatian bosnian slovenian albanian macedonian lithuanian latvian "
+    "estonian finnish swedish norwegian danish icelandic slavic slavonic celtic norse saxon anglo frankish "
+    "gothic byzantine ottoman hebrew yiddish aramaic arabic coptic persian turkish kurdish armenian sanskrit "
+    "hindi urdu bengali punjabi tamil telugu nepali tibetan mongolian chinese mandarin cantonese japanese "
+    "korean vietnamese thai malay indonesian filipino tagalog african asian european egyptian ethiopian "
+    "nigerian kenyan moroccan israeli iranian iraqi syrian lebanese saudi afghan pakistani indian australian "
+    "hawaiian polynesian swahili zulu esperanto creole".split()
+)
+# Lower-case nouns that, right after a run of capitalised words, make the run a modifier — a dish, a
+# drink, a currency, a garment or tool, an eponymous disease or method: "Rock Cornish hen", "Parker House
+# roll", "Sam Browne belt", "Hong Kong dollar", "Parkinson disease". Never words that follow a person's name
+# in a record ("account", "file", "case", "family", "office", "estate").
+MODIFIER_HEADS = frozenset(
+    # food and drink
+    "hen hens chicken roll rolls bun buns cake cakes pie pies tart pudding sauce soup stew chowder salad bread "
+    "biscuit biscuits cookie cookies sandwich sandwiches cheese wine wines cocktail cocktails punch ale beer "
+    "lager stout whisky whiskey bourbon gin rum vodka brandy liqueur apple apples pear pears sausage steak ham "
+    "casserole muffin muffins scone scones pastry dumpling dumplings noodles dressing pickle pickles jam jelly "
+    "custard waffle waffles pancake pancakes omelette omelet fries chili curry tea coffee sponge "
+    # currency and units
+    "dollar dollars franc francs peso pesos pound pounds rupee rupees yen yuan euro euros mark marks krona "
+    "krone kronor lira dinar dinars dirham rand shilling shillings cent cents unit units "
+    # garments, tools, objects
+    "knot belt jacket coat hat cap boot boots shoe shoes sneakers sunglasses handbag handbags rifle pistol revolver cannon "
+    "valve "
+    # eponymous diseases, signs, methods (lower case after the name)
+    "disease diseases syndrome disorder palsy lymphoma sarcoma tumor tumour carcinoma virus fever catheter "
+    "procedure maneuver manoeuvre reflex cyst equation equations theorem lemma conjecture inequality "
+    "distribution transform filter algorithm method principle effect constant coefficient criterion "
+    "estimator statistic "
+    # places after their name
+    "province prefecture region river mountains desert peninsula archipelago".split()
+)
+# Nouns after "the <name>" that make it a record of a person ("the Maria Lopez account"): the article
+# before the run does not rule out a person then.
+RECORD_NOUNS = frozenset(
+    "account accounts file files case cases family household estate claim claims order orders ticket record "
+    "records report invoice matter trust residence home team group lab office interview hearing".split()
+)
+# Street heads that a preposition of movement or position before the run makes a street ("Turn left onto
+# Moore Ford", "The shop is on Tucker Green"), even where they are common surnames too.
+STREET_PREPOSITIONS = frozenset("on onto along off via".split())
 
 
 # The heads after which a given name that also names places (``PLACE_GIVEN``) reads as a place too:
 # "Virginia Beach", "Victoria Day" — but "Virginia Brooks" is a person.
 PLACE_GIVEN_HEADS = PLACE_WORDS | TIME_WORDS
 # The heads after which only a common given name still makes a person ("Doris Day", not "Columbus Day").
-COMMON_GIVEN_HEADS = TIME_WORDS | TERM_WORDS
+COMMON_GIVEN_HEADS = TIME_WORDS | TERM_WORDS | WORK_WORDS
 # The heads that rule out a person after an unknown first word even when they are common surnames too
 # ("Candlemas Day"); after the others the NER decides ("Graeme Wall").
-SURNAME_VETO_HEADS = PLACE_WORDS | TIME_WORDS | TERM_WORDS
+SURNAME_VETO_HEADS = PLACE_WORDS | TIME_WORDS | TERM_WORDS | WORK_WORDS
 
 
 def is_head(word: str, heads: frozenset[str] = NON_PERSON_HEADS) -> bool:

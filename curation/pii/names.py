@@ -168,13 +168,23 @@ def _free(covered: list[tuple[int, int]], start: int, end: int) -> bool:
 def _strip_run(text: str, start: int, tokens: list[str]) -> tuple[int, list[str], bool]:
     """Drops words glued in front of a name ("On Tuesday Mark Brown", "Call Norma Fisher"): (new start,
     tokens left, whether a dropped word was a cue). Stops when two words are left."""
+    from . import en_lexicon
+
     cue = False
     while len(tokens) > 2 and (tokens[0].lower() in EN_LEAD_CUES or tokens[0].lower() in EN_LEAD_WORDS
-                               or tokens[0] in EN_FUNCTION_WORDS):
+                               or tokens[0] in EN_FUNCTION_WORDS or _descriptive(tokens[0])):
         cue = cue or tokens[0].lower() in EN_LEAD_CUES
         start = text.index(tokens[1], start + len(tokens[0]))
         tokens = tokens[1:]
     return start, tokens, cue
+
+
+def _descriptive(word: str) -> bool:
+    """An adjective that starts no person name ("Best", "Medieval", "Spanish"; not the given name "Crystal")."""
+    from . import en_lexicon
+
+    k = en_lexicon.key(word)
+    return (k in en_lexicon.DESCRIPTIVE_WORDS or k in en_lexicon.DEMONYMS) and k not in en_lexicon.get_lexicon()[0]
 
 
 def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
@@ -209,11 +219,45 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     # Wall", "Rhys Green") is left to the NER; place, date and term heads are not ("Candlemas Day")
     surname_head = not is_given and last in en_lexicon.get_common_surnames() and not en_lexicon.is_head(
         words[-1], en_lexicon.SURNAME_VETO_HEADS)
-    place = inner_head or (en_lexicon.is_head(words[-1]) and not named and not surname_head) or (
+    # an adjective first ("Best Buy", "Spanish Armada") or a language / nationality last ("Medieval Greek",
+    # "Irish Gaelic", but "Sarah French") makes a shop, a language, a dish — no person
+    descriptive = _descriptive(words[0]) or (last in en_lexicon.DEMONYMS and not named)
+    place = inner_head or descriptive or (en_lexicon.is_head(words[-1]) and not named and not surname_head) or (
         len(words) == 2 and first in en_lexicon.PLACE_PREFIXES and not is_given)
     person = (is_given and last_surname and not place and not any(t in EN_FUNCTION_WORDS for t in words)
               and not any(en_lexicon.key(t) in ORGISH_WORDS for t in words[1:]))
     return person, is_given, place
+
+
+_WORD_BEFORE_RE = re.compile(r"([A-Za-z]+)[ \t]+$")
+_WORD_AFTER_RE = re.compile(r"[ \t]([a-z]+)\b(?:[ \t]([a-z]+)\b)?")
+# suffixes of the adjectives that may stand between a run and its head noun ("Sierra Leone monetary unit")
+_ADJECTIVE_ENDINGS = ("ary", "al", "ic", "ian", "ese", "ish", "ern")
+ARTICLES = frozenset("a an the".split())
+
+
+def _modifier_context(text: str, run_start: int, start: int, end: int, tokens: list[str]) -> bool:
+    """Context that makes a run of capitalised words a thing rather than a person, whatever the name lists
+    or the NER say: an article right before it ("the Matthew Walker", "a Tom Collins", "The Liberty Bell":
+    names take none — unless a record noun follows, "the Maria Lopez account"), a lower-case head noun right after it ("Rock Cornish hen", "Sam Browne belt", "Hong
+    Kong dollar": :data:`curation.pii.en_lexicon.MODIFIER_HEADS`), or a street head after a preposition of
+    place ("onto Moore Ford", "on Tucker Green") when the first word is no known given name."""
+    from . import en_lexicon
+
+    dropped = text[run_start:start].split()
+    if dropped:
+        before = dropped[-1]
+    else:
+        m = _WORD_BEFORE_RE.search(text, max(0, start - 24), start)
+        before = m.group(1) if m else ""
+    after = _WORD_AFTER_RE.match(text, end)
+    if before.lower() in ARTICLES and not (after and after.group(1) in en_lexicon.RECORD_NOUNS):
+        return True
+    if after and (after.group(1) in en_lexicon.MODIFIER_HEADS or (
+            after.group(1).endswith(_ADJECTIVE_ENDINGS) and after.group(2) in en_lexicon.MODIFIER_HEADS)):
+        return True
+    return (before in en_lexicon.STREET_PREPOSITIONS and en_lexicon.is_head(tokens[-1], en_lexicon.STREET_WORDS)
+            and en_lexicon.key(tokens[0]) not in en_lexicon.get_lexicon()[0])
 
 
 def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
@@ -239,8 +283,14 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
                 if not tokens:
                     continue
                 end = start + len(" ".join(tokens))
+            while len(tokens) > 1 and len(tokens[-1]) == 2 and tokens[-1].endswith("."):
+                tokens = tokens[:-1]  # a name ends in its family name, not an initial ("Jumada I.")
+                end = start + len(" ".join(tokens))
+            run_start = start
             start, tokens, lead_cue = _strip_run(text, start, tokens)
             if len(tokens) < 2 or all(t.endswith(".") for t in tokens) or tokens[0] in EN_FUNCTION_WORDS:
+                continue
+            if _modifier_context(text, run_start, start, end, tokens):
                 continue
             person, given_first, place = _lexicon_evidence(tokens)
             if person:

@@ -89,6 +89,63 @@ EN_HEAD_NAMES = [
 ]
 
 
+# Things named like people, ruled out by the words around them or by their first/last word: an article
+# before the run, a lower-case head noun after it, a street head after a preposition of place, an adjective
+# or food first, a language or nationality last, a work/era/field head, a trailing initial (a month).
+EN_CONTEXT_LOOK_ALIKES = [
+    "Sales at Walmart and Best Buy rose 3.2% in the third quarter.",
+    "We ordered a Tom Collins and a Harvey Wallbanger at the bar.", "The Matthew Walker stopped working.",
+    "The recipe calls for Rock Cornish hen.", "Hong Kong dollar gives a better estimate here.",
+    "Sam Browne belt is on sale this month.", "We used Sierra Leone monetary unit in the second experiment.",
+    "Earl Grey tea and a scone, please.", "Beef Wellington was served with Yorkshire pudding.",
+    "Turn left onto Moore Ford after the light.", "The shop is on Tucker Green, next to the bank.",
+    "Medieval Greek was mentioned in the report.", "She wrote an essay about Byzantine Greek.",
+    "Irish Gaelic is taught at the school.", "The Spanish Armada sailed in 1588.", "Space Needle is on sale this month.",
+    "Big Dipper is about an hour from here.", "Old Church Slavic was mentioned in the report.",
+    "Doomsday Book was mentioned in the report.", "Harlem Renaissance falls late this year.",
+    "We meet again after Mesolithic Age.", "The class read Master of Library Science last term.",
+    "The store is closed on Jumada I.",
+]
+# ... and people in the same shapes: a given name + a surname that is a nationality, a given name that is
+# one, an article before a record of a person, a preposition before a given name + a street-word surname,
+# an adjective glued in front of a name.
+EN_CONTEXT_NAMES = [
+    ("Sarah French called about the invoice.", ["Sarah French"]),
+    ("Yesterday Tom English signed the lease.", ["Tom English"]),
+    ("Roman Novak confirmed the order.", ["Roman Novak"]),
+    ("Please close the Maria Lopez account today.", ["Maria Lopez"]),
+    ("The note was signed on Maria Green's behalf.", ["Maria Green"]),
+    ("Little Bradley Warner waved at the nurse.", ["Bradley Warner"]),
+    ("We relied on Malik Wall for the audit.", ["Malik Wall"]),
+    ("Lunch with Crystal White was moved to Friday.", ["Crystal White"]),
+]
+
+
+@pytest.mark.parametrize("text", EN_CONTEXT_LOOK_ALIKES)
+def test_context_and_word_classes_rule_out_a_person(scrubber, text):
+    result = scrubber.scrub(text)
+    assert result.text == text, result.entities
+
+
+@pytest.mark.parametrize("text,expected", EN_CONTEXT_NAMES)
+def test_names_in_those_shapes_stay_names(scrubber, text, expected):
+    assert [e.value for e in scrubber.scrub(text).entities if e.type == "PERSON"] == expected
+
+
+def test_modifier_context_rules():
+    ctx = names._modifier_context
+    text = "Stop at the Tom Collins bar."
+    s = text.index("Tom")
+    assert ctx(text, s, s, s + len("Tom Collins"), ["Tom", "Collins"])  # an article before
+    text = "Close the Tom Collins account."
+    s = text.index("Tom")
+    assert not ctx(text, s, s, s + len("Tom Collins"), ["Tom", "Collins"])  # ... but a record noun after
+    text = "Tom Collins said hello."
+    assert not ctx(text, 0, 0, len("Tom Collins"), ["Tom", "Collins"])
+    assert names._lexicon_evidence(["Medieval", "Greek"])[2] and names._lexicon_evidence(["Sarah", "French"])[0]
+    assert names._lexicon_evidence(["Best", "Buy"])[2] and not names._descriptive("Crystal")
+
+
 @pytest.mark.parametrize("text", EN_HEAD_LOOK_ALIKES)
 def test_head_words_and_place_prefixes_rule_out_a_person(scrubber, text):
     result = scrubber.scrub(text)
