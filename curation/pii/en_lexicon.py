@@ -190,6 +190,46 @@ RECORD_NOUNS = frozenset(
     "account accounts file files case cases family household estate claim claims order orders ticket record "
     "records report invoice matter trust residence home team group lab office interview hearing".split()
 )
+# Well-known brands, firms, drinks, dishes and fictional characters that are (or look like) a given name +
+# a surname: named after their founders or inventors, never a private person in running text. Matched on
+# the first two or three words of a run ("Johnnie Walker Black Label"), as lookup keys. Pairs that are also
+# frequent names of people (Paul Smith, Edward Jones, Sara Lee, John Collins: Faker en_US gives each more
+# than once in a million names) are left out — there the person is the likelier reading.
+EPONYMOUS_NAMES = frozenset(
+    tuple(_NON_LETTERS.sub("", w.lower()) for w in phrase.split()) for phrase in (
+        # finance, retail, industry
+        "Morgan Stanley", "Charles Schwab", "Merrill Lynch", "Dean Witter", 
+        "Goldman Sachs", "Wells Fargo", "Lehman Brothers", "Price Waterhouse", "Arthur Andersen",
+        "Dow Jones", "Hewlett Packard", "Eli Lilly",
+        "Sherwin Williams", "John Deere", "Harley Davidson", "Rolls Royce", "Aston Martin",
+        "Mercedes Benz", "Walt Disney", "Warner Brothers", "Dollar General",
+        "Trader Joe", "Ace Hardware", 
+        "Baskin Robbins", "Dairy Queen", "Papa John", "Jimmy John", "Little Caesars", "Long John Silver",
+        "Betty Crocker", "Duncan Hines", "Chef Boyardee", "Orville Redenbacher",
+        "Uncle Ben", "Aunt Jemima", "Little Debbie", "Marie Callender", "Paul Masson",
+        # fashion and cosmetics
+        "Calvin Klein", "Ralph Lauren", "Tommy Hilfiger", "Michael Kors", "Kate Spade", "Vera Wang", "Tory Burch",
+        "Anne Klein", "Hugo Boss", "Giorgio Armani", "Christian Dior", "Coco Chanel", "Louis Vuitton",
+        "Yves Saint Laurent", "Estee Lauder", "Elizabeth Arden", "Helena Rubinstein", 
+        "Steve Madden", "Perry Ellis", "Jimmy Choo", "Ted Baker", "Brooks Brothers",
+        "Ray Ban", "Levi Strauss", "Tommy Bahama", 
+        # drinks and dishes
+        "Johnnie Walker", "Jack Daniel", "Jim Beam", "Jose Cuervo", "Captain Morgan",
+        "Rob Roy", "Bloody Mary", "Shirley Temple", "Arnold Palmer",
+        "Earl Grey", "Lady Grey", "Eggs Benedict",
+        "Beef Wellington", "Chicken Kiev", "Peach Melba", "Granny Smith", 
+        "Bartlett Pear", "Lean Cuisine", "Tim Hortons", "Tim Horton",
+        # fictional characters and works
+        "Harry Potter", "Sherlock Holmes", "Peter Pan", "Tom Sawyer",
+        "Huckleberry Finn", "Mickey Mouse", "Minnie Mouse", "Donald Duck", "Santa Claus", "Charlie Brown",
+        "Jane Eyre", "Oliver Twist", "David Copperfield", "Citizen Kane", "Uncle Sam",
+        "John Doe", "Jane Doe",
+    )
+)
+# Verbs whose object is a thing, not a person: a run right after one is a drug, a drink, a dish, a program
+# ("The doctor prescribed Dom Pedro", "she drank Harvey Wallbanger"). Not "bought", "ordered", "served",
+# "taking": those take people too ("ordered Tom Reed to leave").
+THING_VERBS = frozenset("prescribed drank sipped ate cooked baked brewed installed downloaded wore".split())
 # Street heads that a preposition of movement or position before the run makes a street ("Turn left onto
 # Moore Ford", "The shop is on Tucker Green"), even where they are common surnames too.
 STREET_PREPOSITIONS = frozenset("on onto along off via".split())

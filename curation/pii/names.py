@@ -210,7 +210,10 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     # before a date or term word ("Columbus Day", "Easter Day"; but "Doris Day"); a head word
     # inside the run never is part of a name ("Guadalupe Mountains National Park"), nor a place prefix
     # before one more word ("Port Cynthia")
-    named = is_given and last_surname and not (
+    # a head word that is a rare surname (outside the common ones) names the place, not the person:
+    # "George Town", "Christian Bible" (but "Shannon Hall", "Jude Law")
+    rare_head = en_lexicon.is_head(words[-1]) and last not in en_lexicon.get_common_surnames()
+    named = is_given and last_surname and not rare_head and not (
         first in en_lexicon.PLACE_GIVEN and en_lexicon.is_head(words[-1], en_lexicon.PLACE_GIVEN_HEADS)) and (
         first in en_lexicon.get_common_given() or not en_lexicon.is_head(words[-1], en_lexicon.COMMON_GIVEN_HEADS))
     inner_head = any(en_lexicon.is_head(w) and en_lexicon.key(w) not in given and en_lexicon.key(w) not in surnames
@@ -222,7 +225,10 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     # an adjective first ("Best Buy", "Spanish Armada") or a language / nationality last ("Medieval Greek",
     # "Irish Gaelic", but "Sarah French") makes a shop, a language, a dish — no person
     descriptive = _descriptive(words[0]) or (last in en_lexicon.DEMONYMS and not named)
-    place = inner_head or descriptive or (en_lexicon.is_head(words[-1]) and not named and not surname_head) or (
+    # a brand, drink or character named like a person ("Calvin Klein", "Tom Collins", "Harry Potter")
+    eponym = (tuple(en_lexicon.key(w) for w in words[:2]) in en_lexicon.EPONYMOUS_NAMES
+              or tuple(en_lexicon.key(w) for w in words[:3]) in en_lexicon.EPONYMOUS_NAMES)
+    place = inner_head or descriptive or eponym or (en_lexicon.is_head(words[-1]) and not named and not surname_head) or (
         len(words) == 2 and first in en_lexicon.PLACE_PREFIXES and not is_given)
     person = (is_given and last_surname and not place and not any(t in EN_FUNCTION_WORDS for t in words)
               and not any(en_lexicon.key(t) in ORGISH_WORDS for t in words[1:]))
@@ -240,7 +246,8 @@ def _modifier_context(text: str, run_start: int, start: int, end: int, tokens: l
     """Context that makes a run of capitalised words a thing rather than a person, whatever the name lists
     or the NER say: an article right before it ("the Matthew Walker", "a Tom Collins", "The Liberty Bell":
     names take none — unless a record noun follows, "the Maria Lopez account"), a lower-case head noun right after it ("Rock Cornish hen", "Sam Browne belt", "Hong
-    Kong dollar": :data:`curation.pii.en_lexicon.MODIFIER_HEADS`), or a street head after a preposition of
+    Kong dollar": :data:`curation.pii.en_lexicon.MODIFIER_HEADS`), a verb that takes things ("prescribed
+    Dom Pedro": :data:`curation.pii.en_lexicon.THING_VERBS`), or a street head after a preposition of
     place ("onto Moore Ford", "on Tucker Green") when the first word is no known given name."""
     from . import en_lexicon
 
@@ -250,6 +257,8 @@ def _modifier_context(text: str, run_start: int, start: int, end: int, tokens: l
     else:
         m = _WORD_BEFORE_RE.search(text, max(0, start - 24), start)
         before = m.group(1) if m else ""
+    if before.lower() in en_lexicon.THING_VERBS:
+        return True
     after = _WORD_AFTER_RE.match(text, end)
     if before.lower() in ARTICLES and not (after and after.group(1) in en_lexicon.RECORD_NOUNS):
         return True

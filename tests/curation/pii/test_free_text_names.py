@@ -105,6 +105,13 @@ EN_CONTEXT_LOOK_ALIKES = [
     "Doomsday Book was mentioned in the report.", "Harlem Renaissance falls late this year.",
     "We meet again after Mesolithic Age.", "The class read Master of Library Science last term.",
     "The store is closed on Jumada I.",
+    # a verb that takes things
+    "The doctor prescribed Dom Pedro for the infection.", "After dinner she drank Harvey Wallbanger slowly.",
+    # a head word that is a rare surname after a given name
+    "The office in George Town closes at five.", "The class read Christian Bible last term.",
+    # brands, drinks and characters named like people
+    "The Tommy Hilfiger outlet is next to Calvin Klein.", "He drinks Johnnie Walker and she prefers Captain Morgan.",
+    "Harry Potter and the Goblet of Fire was released in 2000.", "Morgan Stanley lowered its fees.",
 ]
 # ... and people in the same shapes: a given name + a surname that is a nationality, a given name that is
 # one, an article before a record of a person, a preposition before a given name + a street-word surname,
@@ -117,6 +124,9 @@ EN_CONTEXT_NAMES = [
     ("The note was signed on Maria Green's behalf.", ["Maria Green"]),
     ("Little Bradley Warner waved at the nurse.", ["Bradley Warner"]),
     ("We relied on Malik Wall for the audit.", ["Malik Wall"]),
+    ("Paul Smith and Edward Jones signed the lease.", ["Paul Smith", "Edward Jones"]),  # frequent names: people
+    ("The nurse prescribed by Dr. Reed was Anna Park.", ["Reed", "Anna Park"]),
+    ("Yesterday Shannon Hall called about George Brooks.", ["Shannon Hall", "George Brooks"]),
     ("Lunch with Crystal White was moved to Friday.", ["Crystal White"]),
 ]
 
@@ -144,6 +154,10 @@ def test_modifier_context_rules():
     assert not ctx(text, 0, 0, len("Tom Collins"), ["Tom", "Collins"])
     assert names._lexicon_evidence(["Medieval", "Greek"])[2] and names._lexicon_evidence(["Sarah", "French"])[0]
     assert names._lexicon_evidence(["Best", "Buy"])[2] and not names._descriptive("Crystal")
+    assert names._lexicon_evidence(["George", "Town"])[2] and names._lexicon_evidence(["Shannon", "Hall"])[0]
+    assert names._lexicon_evidence(["Calvin", "Klein"])[2] and names._lexicon_evidence(["Paul", "Smith"])[0]
+    for pair in en_lexicon.EPONYMOUS_NAMES:  # every entry can match: a run of two or three words
+        assert 2 <= len(pair) <= 3 and all(pair), pair
 
 
 @pytest.mark.parametrize("text", EN_HEAD_LOOK_ALIKES)
