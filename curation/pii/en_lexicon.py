@@ -118,8 +118,11 @@ ORG_WORDS = frozenset(
     "holdings industries enterprises laboratories labs technologies solutions consulting capital ventures "
     "communications networks pharmaceuticals therapeutics bank bancorp insurance mutual inc corp corporation llc "
     "ltd plc co company group team department committee council institute services systems agency office "
-    "society church ministry commission bureau authority board court".split()
+    "society church ministry commission bureau authority board court service".split()
 )
+# Plural heads of firms named after a family ("Parker Brothers", "Marx Brothers", "Abbott Sons"): no person
+# even after a given name.
+FAMILY_FIRM_WORDS = frozenset("brothers sisters sons".split())
 # Words that make the first of two capitalised words a place ("Port Cynthia", "Lake Ryanport", "Cape Trafalgar").
 PLACE_PREFIXES = frozenset(
     "north south east west northeast northwest southeast southwest new old port lake fort mount mt saint st sainte "

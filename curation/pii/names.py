@@ -211,8 +211,10 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     # inside the run never is part of a name ("Guadalupe Mountains National Park"), nor a place prefix
     # before one more word ("Port Cynthia")
     # a head word that is a rare surname (outside the common ones) names the place, not the person:
-    # "George Town", "Christian Bible" (but "Shannon Hall", "Jude Law")
-    rare_head = en_lexicon.is_head(words[-1]) and last not in en_lexicon.get_common_surnames()
+    # "George Town", "Christian Bible" (but "Shannon Hall", "Jude Law"); so does a family firm's plural
+    # ("Parker Brothers")
+    rare_head = (en_lexicon.is_head(words[-1]) and last not in en_lexicon.get_common_surnames()) or (
+        last in en_lexicon.FAMILY_FIRM_WORDS)
     named = is_given and last_surname and not rare_head and not (
         first in en_lexicon.PLACE_GIVEN and en_lexicon.is_head(words[-1], en_lexicon.PLACE_GIVEN_HEADS)) and (
         first in en_lexicon.get_common_given() or not en_lexicon.is_head(words[-1], en_lexicon.COMMON_GIVEN_HEADS))

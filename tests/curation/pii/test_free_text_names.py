@@ -112,6 +112,8 @@ EN_CONTEXT_LOOK_ALIKES = [
     # brands, drinks and characters named like people
     "The Tommy Hilfiger outlet is next to Calvin Klein.", "He drinks Johnnie Walker and she prefers Captain Morgan.",
     "Harry Potter and the Goblet of Fire was released in 2000.", "Morgan Stanley lowered its fees.",
+    # family firms and service companies
+    "Parker Brothers made the board game.", "Gordon Food Service delivers on Tuesdays.",
 ]
 # ... and people in the same shapes: a given name + a surname that is a nationality, a given name that is
 # one, an article before a record of a person, a preposition before a given name + a street-word surname,
