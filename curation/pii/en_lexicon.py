@@ -135,14 +135,15 @@ NON_PERSON_HEADS = PLACE_WORDS | STREET_WORDS | TIME_WORDS | TERM_WORDS | WORK_W
 
 
 # Adjectives (colour, size, quality, era, religion, position) and foods that start no person name unless they are a
-# given name of the census lists ("Crystal" is): "Best Buy", "Space Needle", "Big Dipper", "Holy Writ",
+# given name of the census lists ("Crystal" is) or of Faker's English locales ("Lucky" in en_IN and "Danish"
+# in en_PK are left out): "Best Buy", "Space Needle", "Big Dipper", "Holy Writ",
 # "Medieval Latin", "Little Joe" are a shop, a tower, stars, scripture, a language, a nickname.
 DESCRIPTIVE_WORDS = frozenset(
     "big little great greater grand good best better bad worst high low holy sacred divine blessed virgin dark "
     "bright red black white green blue yellow purple pink orange grey gray golden silver iron stone space "
     "ancient medieval mediaeval modern classical classic late early middle proto vulgar standard common "
     "southern northern eastern western upper lower outer inner central royal imperial national federal "
-    "happy lucky sweet wild free lost hidden secret magic super mega mini "
+    "happy sweet wild free lost hidden secret magic super mega mini "
     # meats and other foods that lead a dish's name ("Beef Wellington", "Chicken Kiev")
     "beef chicken pork lamb veal duck goose salmon shrimp prawn prawns lobster crab eggs egg".split()
 )
@@ -155,7 +156,7 @@ DEMONYMS = frozenset(
     "canadian mexican brazilian argentine argentinian chilean peruvian cuban dutch flemish belgian swiss "
     "austrian italian spanish portuguese catalan basque galician russian ukrainian polish czech slovak "
     "hungarian romanian bulgarian serbian croatian bosnian slovenian albanian macedonian lithuanian latvian "
-    "estonian finnish swedish norwegian danish icelandic slavic slavonic celtic norse saxon anglo frankish "
+    "estonian finnish swedish norwegian icelandic slavic slavonic celtic norse saxon anglo frankish "
     "gothic byzantine ottoman hebrew yiddish aramaic arabic coptic persian turkish kurdish armenian sanskrit "
     "hindi urdu bengali punjabi tamil telugu nepali tibetan mongolian chinese mandarin cantonese japanese "
     "korean vietnamese thai malay indonesian filipino tagalog african asian european egyptian ethiopian "

@@ -130,6 +130,7 @@ EN_CONTEXT_NAMES = [
     ("The nurse prescribed by Dr. Reed was Anna Park.", ["Reed", "Anna Park"]),
     ("Yesterday Shannon Hall called about George Brooks.", ["Shannon Hall", "George Brooks"]),
     ("Lunch with Crystal White was moved to Friday.", ["Crystal White"]),
+    ("The package from Lucky Bala arrived damaged.", ["Lucky Bala"]),  # a given name in India
 ]
 
 
@@ -158,6 +159,13 @@ def test_modifier_context_rules():
     assert names._lexicon_evidence(["Best", "Buy"])[2] and not names._descriptive("Crystal")
     assert names._lexicon_evidence(["George", "Town"])[2] and names._lexicon_evidence(["Shannon", "Hall"])[0]
     assert names._lexicon_evidence(["Calvin", "Klein"])[2] and names._lexicon_evidence(["Paul", "Smith"])[0]
+    import importlib
+
+    for locale in ("en_GB", "en_IE", "en_IN", "en_KE", "en_NG", "en_NZ", "en_PK", "en_TH", "en_US"):
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        given = {en_lexicon.key(n) for attr in ("first_names", "first_names_female", "first_names_male")
+                 for n in getattr(provider, attr, ())}
+        assert not given & (en_lexicon.DESCRIPTIVE_WORDS | en_lexicon.DEMONYMS), locale  # no given name there
     for pair in en_lexicon.EPONYMOUS_NAMES:  # every entry can match: a run of two or three words
         assert 2 <= len(pair) <= 3 and all(pair), pair
 
