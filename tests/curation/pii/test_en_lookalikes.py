@@ -1,21 +1,9 @@
 """English look-alike non-PII phrases (curation/pii/en_lookalikes.py): sources, the dev/held-out split, what is
 kept out, and a regression bar for the scrubber on bench/pii.py's English look-alike documents."""
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 from curation.pii import PIIScrubber, en_lexicon, en_lookalikes
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_pii_en_lookalikes", ROOT / "bench" / "pii.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +47,7 @@ def test_dev_excludes_the_distinctive_words_of_the_held_out_sentences(bench):
     banned = en_lookalikes.distinctive_words(bench.EN_FREE_PLAIN_HELDOUT)
     assert "nantucket" in banned and "lake" not in banned  # generic words do not count
     dev = en_lookalikes.lookalike_phrases("dev", exclude=bench.EN_FREE_PLAIN_HELDOUT)
-    for kind, items in dev.items():
+    for items in dev.values():
         for phrase in items:
             assert not {w.lower() for w in en_lookalikes._WORD.findall(phrase)} & banned, phrase
     assert sum(map(len, dev.values())) < sum(map(len, en_lookalikes.lookalike_phrases("dev").values()))

@@ -1,27 +1,15 @@
 """Person names in ordinary phrasing (a sample of bench/pii.py's free-text evaluation), the English name
 lists, and non-PII look-alikes (places, drugs, firms) that must survive."""
 import gzip
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 from curation.pii import PIIScrubber, en_lexicon, names, zh_names
 
-ROOT = Path(__file__).resolve().parents[3]
-
 
 @pytest.fixture(scope="module")
 def scrubber():
     return PIIScrubber(mode="replace")
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_pii", ROOT / "bench" / "pii.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # (sentence, names in it) — names the small NER model alone tags ORG/FAC/PRODUCT or misses, in the

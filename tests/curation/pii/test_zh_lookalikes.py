@@ -1,24 +1,12 @@
 """Chinese look-alike non-PII words (curation/pii/zh_lookalikes.py): sources, the train/dev/held-out split,
 and that the Chinese name model's training negatives stay out of bench/pii.py's evaluation."""
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from curation.pii import zh_lookalikes, zh_names
 from curation.pii.names import COMPOUND_SURNAMES, SURNAMES
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_pii_lookalikes", ROOT / "bench" / "pii.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +23,7 @@ def test_split_is_stable_and_covers_three_parts():
 
 
 def test_words_begin_with_a_surname_and_are_no_names(splits):
-    pd_tags, persons = zh_lookalikes._people_daily_tags()
+    _, persons = zh_lookalikes._people_daily_tags()
     names = {p for p in persons if 2 <= len(p) <= 4}
     for split, by_kind in splits.items():
         assert set(by_kind) == set(zh_lookalikes.KINDS)
