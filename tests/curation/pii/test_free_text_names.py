@@ -1,5 +1,6 @@
 """Person names in ordinary phrasing (a sample of bench/pii.py's free-text evaluation), the English name
-lists, and non-PII look-alikes (places, drugs, firms) that must survive."""
+lists (census, gender-guesser's given names of Britain, Ireland and India, WordNet's words), and non-PII
+look-alikes (places, drugs, firms) that must survive."""
 import gzip
 
 import pytest
@@ -175,7 +176,8 @@ def test_head_word_rules_in_the_lexicon_evidence():
     assert ev(["Doris", "Day"]) == (True, True, False)  # a common one
     assert ev(["Virginia", "Beach"])[2] and ev(["Virginia", "Brooks"])[0]  # place-like given name: place words only
     assert ev(["Guadalupe", "Mountains", "National", "Park"])[2]  # a head word inside the run
-    assert ev(["Graeme", "Wall"]) == (False, False, False)  # left to the NER
+    assert ev(["Graeme", "Wall"]) == (False, True, False)  # a given name of Britain, not the census: left to the NER
+    assert ev(["Zorbun", "Wall"]) == (False, False, False)  # an unknown first word: left to the NER too
     assert ev(["Graeme", "Day"])[2]  # a date word is not left to it
     assert en_lexicon.is_head("Roads") and en_lexicon.is_head("Brigades") and not en_lexicon.is_head("Sharma")
     assert en_lexicon.get_common_given() <= en_lexicon.get_lexicon()[0]
@@ -237,7 +239,20 @@ def test_shipped_lexicon():
     assert len(given) > 5000 and len(surnames) == en_lexicon.SURNAME_LIMIT
     assert {"bradley", "candace", "regina", "mary"} <= given and {"warner", "cole", "mcguire", "smith"} <= surnames
     assert not (given & en_lexicon.NOT_GIVEN)  # "In", "Will", "May", "Santa" are not given names here
+    assert "declan" not in given and "declan" in en_lexicon.get_all_given()  # census lists alone, or with nam_dict
     assert en_lexicon.key("O'Brien") == "obrien" and en_lexicon.key("McGuire") == "mcguire"
+
+
+def _nam_dict_line(gender: str, name: str, frequencies: dict[int, str]) -> str:
+    """A line of gender-guesser's nam_dict.txt: gender, name, then one frequency digit a country column."""
+    line = list(f"{gender:<3}{name}".ljust(86))
+    for column, digit in frequencies.items():
+        line[column] = digit
+    line[85] = "$"
+    return "".join(line) + "\r\n"
+
+
+GB, IE, US, IN = 30, 31, 32, 80  # nam_dict.txt columns of Great Britain, Ireland, the U.S.A., India
 
 
 def test_build_lexicon_from_census_files(tmp_path):
@@ -247,20 +262,95 @@ def test_build_lexicon_from_census_files(tmp_path):
     (census / "dist.male.first").write_text("JAMES          3.318  3.318      1\nWILL           0.010 80.000    502\n"
                                             "COLUMBUS       0.005 89.253   1026\n")
     (census / "dist.all.last").write_text("SMITH          1.006  1.006      1\nOBRIEN         0.030  5.000    300\n")
+    nam_dict = tmp_path / "nam_dict.txt"
+    nam_dict.write_text("# a comment\r\n" + "".join((
+        _nam_dict_line("M", "Declan", {GB: "5", IE: "8"}),
+        _nam_dict_line("F", "Meera", {IN: "4"}),
+        _nam_dict_line("F", "Mary", {GB: "D", US: "D"}),  # a census name already
+        _nam_dict_line("M", "Hans", {40: "9"}),  # the Netherlands only: not taken
+        _nam_dict_line("F", "Hazel", {GB: "6"}),  # an English word
+        _nam_dict_line("?", "Saint", {GB: "1"}),  # NOT_GIVEN
+        _nam_dict_line("F", "Sián", {GB: "3"}),  # not ASCII
+        _nam_dict_line("F", "Mary+Ann", {GB: "3"}),  # not one word
+    )) + "= Dec Declan\r\n", encoding="utf-8")
     out = tmp_path / "names.txt.gz"
-    assert en_lexicon.build_lexicon(census, out) == (3, 2)
+    words = frozenset({"hazel", "warrior", "mark"})
+    assert en_lexicon.build_lexicon(census, nam_dict, out, words=words) == (3, 2, 2)
     assert gzip.open(out, "rt").read() == ("# given\ncolumbus\njames\nmary\n# surnames\nobrien\nsmith\n"
-                                           "# common given\njames\nmary\n# common surnames\nobrien\nsmith\n")
+                                           "# common given\njames\nmary\n# common surnames\nobrien\nsmith\n"
+                                           "# other given\ndeclan\nmeera\n# words\nhazel\nmark\nwarrior\n")
     assert en_lexicon.read_lexicon(out) == (frozenset({"columbus", "james", "mary"}), frozenset({"obrien", "smith"}))
     assert en_lexicon.read_sections(out)["common given"] == {"james", "mary"}  # Columbus: 0.005 % < 0.01 %
     assert not out.with_suffix(".part").exists()
     with pytest.raises(FileNotFoundError, match="dist.female.first not found"):
-        en_lexicon.build_lexicon(tmp_path / "missing", out)
+        en_lexicon.build_lexicon(tmp_path / "missing", nam_dict, out, words=words)
+    with pytest.raises(FileNotFoundError, match="nam_dict.txt of gender-guesser"):
+        en_lexicon.build_lexicon(census, tmp_path / "missing.txt", out, words=words)
+    bad_dict = tmp_path / "bad_dict.txt"
+    bad_dict.write_text("# header\nX  Declan\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad_dict.txt:2: not a name line"):
+        en_lexicon.build_lexicon(census, bad_dict, out, words=words)
+    assert en_lexicon.read_lexicon(out)[0] == {"columbus", "james", "mary"}  # the failed build left it as it was
     bad = tmp_path / "bad.txt.gz"
     with gzip.open(bad, "wt") as fh:
         fh.write("mary\n")
     with pytest.raises(RuntimeError, match="no '# given'"):
         en_lexicon.read_lexicon(bad)
+
+
+# Given names of Britain, Ireland and India outside the census lists (gender-guesser's nam_dict.txt) before a
+# census surname, a Mc/Mac/O' patronymic or a word that is no English word; two words that are neither.
+EN_OTHER_NAMES = [
+    ("Declan Murphy called about the invoice.", ["Declan Murphy"]),
+    ("Please forward the contract to Iain Wilkins before Friday.", ["Iain Wilkins"]),
+    ("Kieran Evans confirmed the delivery window.", ["Kieran Evans"]),
+    ("cc Bethan Collins on the reply, thx", ["Bethan Collins"]),
+    ("The package from Aoife Ronayne arrived damaged.", ["Aoife Ronayne"]),
+    ("I met Meera Raval after the audit.", ["Meera Raval"]),
+    ("Keeva McAleer will follow up next week.", ["Keeva McAleer"]),  # an unknown given name, a patronymic
+    ("Yesterday Orlaith O'Dowd signed the lease.", ["Orlaith O'Dowd"]),
+    ("Attendees: Emma-Louise Kilawee and Conor Adams.", ["Emma-Louise Kilawee", "Conor Adams"]),
+]
+# ... and what must stay: a given name before a place or street word, a place of WordNet, places that start
+# with a census given name, patronymic-shaped products.
+EN_OTHER_LOOK_ALIKES = [
+    "Declan Park is about an hour from here.", "We drove through Kieran Street on the way home.",
+    "Flights between Delhi and Mumbai were delayed.", "Parking on Rhys Court is free after six.",
+    "He bought a MacBook Pro for work.", "The Apple MacBook Air is on sale.",
+    "Our offices in Abu Dhabi and Kuala Lumpur reopen on Monday.", "Tel Aviv had heavy rain overnight.",
+    "I read about Campbell Mills yesterday.", "I read about Mount McKinley yesterday.",
+    "I read about Davy Jones yesterday.",
+]
+
+
+@pytest.mark.parametrize("text,expected", EN_OTHER_NAMES)
+def test_given_names_outside_the_census_lists(scrubber, text, expected):
+    assert [e.value for e in scrubber.scrub(text).entities if e.type == "PERSON"] == expected
+
+
+@pytest.mark.parametrize("text", EN_OTHER_LOOK_ALIKES)
+def test_look_alikes_of_those_names_are_kept(scrubber, text):
+    result = scrubber.scrub(text)
+    assert result.text == text, result.entities
+
+
+def test_other_given_names_and_surname_shapes():
+    other, words, census = en_lexicon.get_other_given(), en_lexicon.get_words(), en_lexicon.get_lexicon()[0]
+    assert {"declan", "iain", "conor", "kieran", "graeme", "rhys", "bethan", "aoife", "meera"} <= other
+    assert not other & census and not other & words and not other & en_lexicon.NOT_GIVEN
+    assert not other & (en_lexicon.DESCRIPTIVE_WORDS | en_lexicon.DEMONYMS | en_lexicon.NOT_OTHER_GIVEN)
+    assert en_lexicon.get_all_given() == census | other
+    assert {"warrior", "delhi", "hazel", "kent"} <= words and not {"einstein", "nehru", "iyengar"} & words
+    assert names._surname_shaped("Iyengar") and names._surname_shaped("Ronayne") and names._surname_shaped("Kilawee")
+    assert not any(names._surname_shaped(w) for w in ("Warrior", "Delhi", "Street", "The", "Irish", "Yesterday"))
+    assert all(names._PATRONYMIC_RE.match(w) for w in ("McAnally", "MacLeod", "O'Dowd", "O’Neill"))
+    assert not any(names._PATRONYMIC_RE.match(w) for w in ("Mack", "Macy", "Oates", "McA"))
+    ev = names._lexicon_evidence
+    assert ev(["Aoife", "Ronayne"])[0] and ev(["Keeva", "McAleer"])[0] and ev(["Emma-Louise", "Kilawee"])[0]
+    assert not ev(["Meera", "Teapot"])[0] and ev(["Meera", "Teapot"])[1]  # an English word after it: left to the NER
+    assert ev(["Amit", "Warrior"])[0]  # ... unless it is a census surname
+    assert not ev(["Mount", "McKinley"])[0] and not ev(["Al", "Aqabah"])[0]  # a place prefix; a two-letter given name
+    assert not ev(["Virginia", "Ronayne"])[0]  # a given name that names places: left to the NER
 
 
 def test_bench_phrasings_are_held_out_from_the_chinese_training_templates(bench):
