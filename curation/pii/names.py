@@ -146,14 +146,15 @@ def _load_builtin_only(spacy, exclude: list[str]):
 
 
 def load_resources() -> None:
-    """Load everything name detection reads (the NER, the census name lists, the Chinese model, the
-    compiled cue and candidate patterns) now rather than on first use: a run's setup pays for it once,
-    not whichever batch first holds a name the lists cannot decide."""
+    """Load everything name detection reads (the NER, the census name lists, the place names, the Chinese
+    model, the compiled cue and candidate patterns) now rather than on first use: a run's setup pays for it
+    once, not whichever batch first holds a name the lists cannot decide."""
     from . import en_lexicon
     from .zh_names import get_model
 
     get_nlp()
     en_lexicon.get_lexicon()
+    en_lexicon.get_places()
     get_model()
     _cue_name_re()
     _candidate_re()
@@ -242,7 +243,11 @@ def _lexicon_evidence(tokens: list[str]) -> tuple[bool, bool, bool]:
     # a brand, drink or character named like a person ("Calvin Klein", "Tom Collins", "Harry Potter")
     eponym = (tuple(en_lexicon.key(w) for w in words[:2]) in en_lexicon.EPONYMOUS_NAMES
               or tuple(en_lexicon.key(w) for w in words[:3]) in en_lexicon.EPONYMOUS_NAMES)
-    place = inner_head or descriptive or eponym or (en_lexicon.is_head(words[-1]) and not named and not surname_head) or (
+    # a country, US state or city ("Hong Kong", "Sri Lanka", "Santo Domingo"), unless a common given name
+    # + a surname ("Miguel Hidalgo", "Wade Hampton": people first)
+    gazetteer = len(words) <= 4 and en_lexicon.place_key(words) in en_lexicon.get_places() and not (
+        first in en_lexicon.get_common_given() and last_surname)
+    place = gazetteer or inner_head or descriptive or eponym or (en_lexicon.is_head(words[-1]) and not named and not surname_head) or (
         len(words) == 2 and first in en_lexicon.PLACE_PREFIXES and not is_given)
     # a given name outside the census lists before a head word that is a common surname too ("Graeme
     # Wall", "Campbell Mills") is left to the NER, like an unknown one

