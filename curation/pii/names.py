@@ -283,8 +283,9 @@ ARTICLES = frozenset("a an the".split())
 def _modifier_context(text: str, run_start: int, start: int, end: int, tokens: list[str]) -> bool:
     """Context that makes a run of capitalised words a thing rather than a person, whatever the name lists
     or the NER say: an article right before it ("the Matthew Walker", "a Tom Collins", "The Liberty Bell":
-    names take none — unless a record noun follows, "the Maria Lopez account"), a lower-case head noun right after it ("Rock Cornish hen", "Sam Browne belt", "Hong
-    Kong dollar": :data:`curation.pii.en_lexicon.MODIFIER_HEADS`), a verb that takes things ("prescribed
+    names take none — unless a record noun follows, "the Maria Lopez account"), a lower-case head noun right
+    after it ("Rock Cornish hen", "Sam Browne belt", "Hong Kong dollar":
+    :data:`curation.pii.en_lexicon.MODIFIER_HEADS`), a verb that takes things ("prescribed
     Dom Pedro": :data:`curation.pii.en_lexicon.THING_VERBS`), or a street head after a preposition of
     place ("onto Moore Ford", "on Tucker Green") when the first word is no known given name."""
     from . import en_lexicon
